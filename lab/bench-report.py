@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Merge the runs of `make bench` into one stock-vs-patched table.
+
+Usage: bench-report.py RUNS_DIR OUT_DIR [--tree-diff FILE]
+
+RUNS_DIR holds one directory per boot, MODE-ROUND-TREE (e.g. wall-1-stock),
+each with the bench.csv that tools/bench_reg_mr wrote in the guest
+(kind,size,op,n,min_us,median_us,max_us) and env.txt, plus boots.csv
+(mode,round,tree,rc,seconds,load1) written by lab/bench.sh.
+--tree-diff names the list of files in which the patched tree differs from
+stock; an empty list makes this an A/A run.
+
+Per cell (mode, kind, size, op) and tree: median = median over boots of each
+boot's median, min and max = over every run of every boot. ratio = stock
+median / patched median (above 1: patched is faster); its range is over the
+rounds, each round's stock boot against the patched boot after it.
+
+Writes OUT_DIR/bench.csv, bench.md, and with gnuplot bench.png (ratios) and
+bench-latency.png (medians). Standard library only.
+"""
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+TREES = ("stock", "patched")
+TCG = "QEMU TCG (not hardware timing)"
+MODES = {
+    "wall": "wall time: MTTCG, 2 vCPUs, guest CLOCK_MONOTONIC",
+    "icount": "instruction count: 1 vCPU, -icount shift=0, "
+              "1 guest µs = 1000 guest instructions",
+}
+AA = "A/A (series empty or identical): ratios are the noise floor"
+
+
+def fmt_size(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def fmt_us(v):
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if v >= 1000 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def fmt_ratio(v):
+    return "-" if v is None else f"{v:.3f}"
+
+
+def read_boots(runs_dir):
+    """{(mode, round, tree): {(kind, size, op): (n, min, median, max)}}"""
+    boots = {}
+    for name in sorted(os.listdir(runs_dir)):
+        path = os.path.join(runs_dir, name, "bench.csv")
+        parts = name.split("-")
+        if len(parts) != 3 or parts[2] not in TREES or not os.path.isfile(path):
+            continue
+        cells = {}
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                key = (row["kind"], int(row["size"]), row["op"])
+                cells[key] = (int(row["n"]), float(row["min_us"]),
+                              float(row["median_us"]), float(row["max_us"]))
+        boots[(parts[0], int(parts[1]), parts[2])] = cells
+    return boots
+
+
+def read_boot_log(runs_dir):
+    path = os.path.join(runs_dir, "boots.csv")
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class Cell:
+    """One (mode, kind, size, op) across both trees and every round."""
+
+    def __init__(self):
+        self.per_round = {t: {} for t in TREES}   # tree -> round -> stats
+
+    def tree_stats(self, tree):
+        rounds = self.per_round[tree]
+        if not rounds:
+            return None
+        vals = list(rounds.values())
+        return {
+            "boots": len(vals),
+            "runs": sum(v[0] for v in vals),
+            "min": min(v[1] for v in vals),
+            "median": statistics.median(v[2] for v in vals),
+            "max": max(v[3] for v in vals),
+        }
+
+    def ratios(self):
+        s, p = self.tree_stats("stock"), self.tree_stats("patched")
+        ratio = s["median"] / p["median"] if s and p else None
+        pairs = [self.per_round["stock"][r][2] / self.per_round["patched"][r][2]
+                 for r in sorted(self.per_round["stock"])
+                 if r in self.per_round["patched"]]
+        return ratio, (min(pairs) if pairs else None), (max(pairs) if pairs else None)
+
+
+def merge(boots):
+    cells = defaultdict(Cell)
+    for (mode, rnd, tree), rows in boots.items():
+        for (kind, size, op), stats in rows.items():
+            cells[(mode, kind, size, op)].per_round[tree][rnd] = stats
+    return cells
+
+
+def kind_order(cells):
+    order = []
+    for (_, kind, _, _) in sorted(cells, key=lambda k: k[2]):
+        if kind not in order:
+            order.append(kind)
+    return order
+
+
+def sorted_keys(cells, mode):
+    kinds = kind_order(cells)
+    keys = [k for k in cells if k[0] == mode]
+    return sorted(keys, key=lambda k: (kinds.index(k[1]), k[2], k[3] != "reg"))
+
+
+def table_rows(cells, mode):
+    rows = []
+    for key in sorted_keys(cells, mode):
+        cell = cells[key]
+        s, p = cell.tree_stats("stock"), cell.tree_stats("patched")
+        ratio, rmin, rmax = cell.ratios()
+
+        def col(t):
+            return "-" if not t else \
+                f"{fmt_us(t['median'])} ({fmt_us(t['min'])}–{fmt_us(t['max'])})"
+        rng = "-" if rmin is None else f"{fmt_ratio(rmin)}–{fmt_ratio(rmax)}"
+        rows.append((key[1], fmt_size(key[2]), key[3], col(s), col(p),
+                     fmt_ratio(ratio), rng))
+    return rows
+
+
+HEAD = ("kind", "size", "op", "stock µs median (min–max)",
+        "patched µs median (min–max)", "stock/patched", "per-round range")
+
+
+def noise_summary(cells, mode):
+    """Largest and median distance from 1 of the per-round ratios."""
+    devs = []
+    for key in sorted_keys(cells, mode):
+        _, rmin, rmax = cells[key].ratios()
+        if rmin is not None:
+            devs.append(max(abs(rmin - 1), abs(rmax - 1)))
+    if not devs:
+        return None
+    return max(devs), statistics.median(devs)
+
+
+def missing_cells(cells):
+    out = []
+    for key, cell in sorted(cells.items()):
+        for tree in TREES:
+            if not cell.per_round[tree]:
+                out.append(f"{key[0]} {key[1]} {fmt_size(key[2])} {key[3]}: no {tree} data")
+    return out
+
+
+def print_table(cells, mode, aa):
+    print(f"\n== {mode}: {MODES.get(mode, mode)} -- {TCG}")
+    if aa:
+        print(f"   {AA}")
+    rows = [HEAD] + table_rows(cells, mode)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
+    for r in rows:
+        print("  " + "  ".join(c.rjust(w) if i > 2 else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
+    ns = noise_summary(cells, mode)
+    if ns:
+        what = "noise floor" if aa else "per-round ratio spread"
+        print(f"  {what} ({mode}, {TCG}): largest |ratio-1| {ns[0]:.3f}, "
+              f"median {ns[1]:.3f}")
+
+
+def write_csv(cells, modes, path):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["timing", "mode", "kind", "size", "op",
+                    "stock_boots", "stock_min_us", "stock_median_us", "stock_max_us",
+                    "patched_boots", "patched_min_us", "patched_median_us",
+                    "patched_max_us", "ratio", "ratio_round_min", "ratio_round_max"])
+        for mode in modes:
+            for key in sorted_keys(cells, mode):
+                cell = cells[key]
+                row = [f"QEMU TCG {mode} (not hardware timing)", *key]
+                for tree in TREES:
+                    t = cell.tree_stats(tree)
+                    row += [t["boots"], f"{t['min']:.3f}", f"{t['median']:.3f}",
+                            f"{t['max']:.3f}"] if t else [0, "", "", ""]
+                row += ["" if v is None else f"{v:.4f}" for v in cell.ratios()]
+                w.writerow(row)
+
+
+def md_table(rows):
+    lines = ["| " + " | ".join(HEAD) + " |",
+             "|" + "|".join("---" if i < 3 else "---:" for i in range(len(HEAD))) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def env_line(runs_dir):
+    for name in sorted(os.listdir(runs_dir)):
+        path = os.path.join(runs_dir, name, "env.txt")
+        if os.path.isfile(path):
+            with open(path) as f:
+                return f.readline().strip()
+    return "kernel: unknown"
+
+
+def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
+    out = [f"# ibv_reg_mr / ibv_dereg_mr on rxe0, stock vs patched: {TCG}", ""]
+    if aa:
+        out += [f"**{AA}.**", ""]
+    else:
+        out += [f"A/B: the patched tree differs from stock in {len(tree_diff)} "
+                f"file(s): {', '.join(tree_diff[:12])}"
+                f"{' …' if len(tree_diff) > 12 else ''}.", ""]
+    out += [
+        f"Guest {env_line(runs_dir)}; `bench` config (no DEBUG_VM, no lockdep).",
+        "Boots per mode: stock, patched, stock, patched. In each boot, "
+        "tools/bench_reg_mr times every cell's reg/dereg pairs after warm-up, "
+        "on pre-faulted memory whose backing it verified, then moves data "
+        "through the MR and checks the bytes and the pin balance.",
+        "Median: over boots, of each boot's median; min and max: over all runs "
+        "of all boots. stock/patched: ratio of medians (above 1: patched "
+        "faster); per-round range: each round's stock boot over its patched "
+        "boot. All figures are QEMU TCG on a 2-core host: compare ratios, not "
+        "absolute times, with hardware.", ""]
+    for mode in modes:
+        out += [f"## {mode}: {MODES.get(mode, mode)} ({TCG})", ""]
+        out += md_table(table_rows(cells, mode))
+        ns = noise_summary(cells, mode)
+        if ns:
+            what = "Noise floor" if aa else "Per-round ratio spread"
+            out += ["", f"{what} ({mode}, {TCG}): largest |ratio − 1| "
+                        f"{ns[0]:.3f}, median {ns[1]:.3f}."]
+        out.append("")
+    config = os.path.join(runs_dir, "config.txt")
+    if os.path.isfile(config):
+        with open(config) as f:
+            out += ["## Configuration", ""] + [f"- {l.strip()}" for l in f if l.strip()] + [""]
+    missing = missing_cells(cells)
+    if missing:
+        out += ["## Missing cells (aborted or failed boots)", ""]
+        out += [f"- {m}" for m in missing] + [""]
+    if boots_log:
+        out += ["## Boots", "", "| mode | round | tree | exit | seconds | host load |",
+                "|---|---:|---|---:|---:|---:|"]
+        out += [f"| {b['mode']} | {b['round']} | {b['tree']} | {b['rc']} | "
+                f"{b['seconds']} | {b['load1']} |" for b in boots_log]
+        out.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
+
+def write_plot_data(cells, modes, plot_dir):
+    """One file per (mode, op, kind): size ratio rmin rmax stock patched."""
+    files = defaultdict(list)
+    for mode in modes:
+        for key in sorted_keys(cells, mode):
+            cell = cells[key]
+            s, p = cell.tree_stats("stock"), cell.tree_stats("patched")
+            ratio, rmin, rmax = cell.ratios()
+            if ratio is None:
+                continue
+            name = f"{mode}-{key[3]}-{key[1]}.dat"
+            with open(os.path.join(plot_dir, name), "a") as f:
+                f.write(f"{key[2]} {ratio} {rmin} {rmax} {s['median']} {p['median']}\n")
+            if name not in files[(mode, key[3])]:
+                files[(mode, key[3])].append(name)
+    return files
+
+
+def gnuplot(script, cwd):
+    r = subprocess.run(["gnuplot"], input=script, text=True, cwd=cwd,
+                       capture_output=True)
+    if r.returncode:
+        print(f"bench-report: gnuplot failed: {r.stderr.strip()}", file=sys.stderr)
+    return r.returncode == 0
+
+
+def panel(files, mode, op, title, plots):
+    head = [f'set title "{mode} ({MODES.get(mode, mode).split(":")[0]}), {op}: {title}"']
+    parts = []
+    for i, name in enumerate(files):
+        kind = name.split("-", 2)[2][:-4]
+        parts += [p.format(f=f"plot/{name}", k=kind, c=i + 1) for p in plots]
+    return head + ["plot " + ", \\\n  ".join(parts)]
+
+
+def write_plots(cells, modes, out_dir):
+    if not shutil.which("gnuplot"):
+        print("bench-report: no gnuplot: no PNG (lab/install-deps.sh installs it)",
+              file=sys.stderr)
+        return
+    plot_dir = os.path.join(out_dir, "plot")
+    shutil.rmtree(plot_dir, ignore_errors=True)
+    os.makedirs(plot_dir)
+    files = write_plot_data(cells, modes, plot_dir)
+    panels = [(m, op) for m in modes for op in ("reg", "dereg") if files.get((m, op))]
+    if not panels:
+        return
+    sizes = sorted({k[2] for k in cells})
+    xtics = ", ".join(f'"{fmt_size(n).replace(" ", "")}" {n}' for n in sizes)
+    common = [f"set terminal pngcairo noenhanced size 1400,{450 * ((len(panels) + 1) // 2)} font ',10'",
+              "set logscale x 2", f"set xtics rotate by -30 ({xtics})", "set xlabel 'MR size'",
+              f"set xrange [{sizes[0] / 1.5}:{sizes[-1] * 1.5}]",
+              "set key outside right", "set grid",
+              f"set multiplot layout {(len(panels) + 1) // 2},2 title '{{}}'"]
+    ratio = [c.replace("{}", f"ibv_reg_mr/dereg_mr stock/patched median ratio, {TCG}")
+             for c in common] + ["set ylabel 'stock / patched'",
+                               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2"]
+    lat = [c.replace("{}", f"ibv_reg_mr/dereg_mr median latency, {TCG}")
+           for c in common] + ["set logscale y 10", "set ylabel 'µs (guest clock)'"]
+    for mode, op in panels:
+        ratio += panel(files[(mode, op)], mode, op, "ratio (bars: per-round range)",
+                       ["'{f}' u 1:2:3:4 w yerrorlines lc {c} t '{k}'"])
+        lat += panel(files[(mode, op)], mode, op, "median (line: stock, points: patched)",
+                     ["'{f}' u 1:5 w lines lc {c} t '{k} stock'",
+                      "'{f}' u 1:6 w points lc {c} pt 7 t '{k} patched'"])
+    if gnuplot("\n".join(["set output 'bench.png'"] + ratio + ["unset multiplot"]), out_dir):
+        print(f"bench-report: {os.path.join(out_dir, 'bench.png')}")
+    if gnuplot("\n".join(["set output 'bench-latency.png'"] + lat + ["unset multiplot"]), out_dir):
+        print(f"bench-report: {os.path.join(out_dir, 'bench-latency.png')}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs_dir")
+    ap.add_argument("out_dir")
+    ap.add_argument("--tree-diff", help="files where patched differs from stock")
+    a = ap.parse_args()
+    boots = read_boots(a.runs_dir)
+    if not boots:
+        sys.exit(f"bench-report: no bench.csv under {a.runs_dir}")
+    tree_diff = []
+    if a.tree_diff:
+        with open(a.tree_diff) as f:
+            tree_diff = [l.strip() for l in f if l.strip()]
+    aa = a.tree_diff is not None and not tree_diff
+    cells = merge(boots)
+    modes = [m for m in MODES if any(k[0] == m for k in cells)]
+    modes += sorted({k[0] for k in cells} - set(modes))
+    print(f"ibv_reg_mr / ibv_dereg_mr on rxe0, {len(boots)} boots -- every figure: {TCG}")
+    if aa:
+        print(AA)
+    elif a.tree_diff:
+        print(f"A/B: patched differs from stock in {len(tree_diff)} file(s)")
+    for mode in modes:
+        print_table(cells, mode, aa)
+    for m in missing_cells(cells):
+        print(f"MISSING {m}")
+    os.makedirs(a.out_dir, exist_ok=True)
+    write_csv(cells, modes, os.path.join(a.out_dir, "bench.csv"))
+    write_md(cells, modes, read_boot_log(a.runs_dir), a.runs_dir, tree_diff, aa,
+             os.path.join(a.out_dir, "bench.md"))
+    print(f"bench-report: {os.path.join(a.out_dir, 'bench.csv')}, "
+          f"{os.path.join(a.out_dir, 'bench.md')}")
+    write_plots(cells, modes, a.out_dir)
+    return 1 if missing_cells(cells) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+#!/bin/bash
+# check.sh {patched|stock}
+#
+# Every test layer, summed into one closing line "N passed, N failed":
+#   host   userspace unit tests + fuzz of the format code (tests/host)
+#   kunit  KUnit suites built into the test kernel, run at boot, parsed by
+#          the tree's own tools/testing/kunit/kunit.py
+#   guest  tests/ run inside the guest, each between pin-balance reads
+#          (rxe, pyverbs against its expected set, mm GUP selftests)
+# With "stock" it runs the guest layers on stock 7.3 and records what stock
+# did under tests/expected/stock/ (`make check-stock`).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+tree=${1:-patched}
+repo=$(cd "$here/.." && pwd)
+results=$repo/build/results/$tree
+rm -rf "$results"
+mkdir -p "$results"
+tally=$results/tally.txt
+: >"$tally"
+
+# layer NAME PASSED FAILED SKIPPED
+layer() {
+	echo "$1 $2 $3 $4" >>"$tally"
+	lab_say check "$1: $2 passed, $3 failed, $4 skipped"
+}
+
+"$here/prepare-tree.sh" "$tree" || lab_die "could not prepare the $tree tree"
+"$here/build-kernel.sh" "$tree" test || lab_die "the $tree test kernel did not build"
+"$here/build-userspace.sh" "$tree" test || lab_die "userspace test programs did not build"
+kernel=$LAB_CACHE/work/$tree/o-test/arch/x86/boot/bzImage
+src=$LAB_CACHE/work/$tree
+
+# --- host unit tests ------------------------------------------------------
+if [ "$tree" = patched ] && [ -f "$repo/tests/host/Makefile" ]; then
+	lab_say check "host unit tests"
+	make -s -C "$repo/tests/host" check >"$results/host.log" 2>&1
+	rc=$?
+	cat "$results/host.log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/host.log" | tail -1)
+	p=$(awk '{print $1}' <<<"$line") f=$(awk '{print $3}' <<<"$line")
+	[ -n "$p" ] || { p=0 f=1; }
+	[ $rc = 0 ] || [ "$f" != 0 ] || f=1
+	layer host "$p" "$f" 0
+fi
+
+# --- KUnit ------------------------------------------------------------------
+lab_say check "KUnit boot"
+"$here/run-guest.sh" --kernel "$kernel" --out "$results/kunit" --kunit --mem 3G \
+	--huge2m 64 --huge1g 1 --timeout 600 "$repo/tests/guest/noop.sh"
+rc=$?
+python3 "$src/tools/testing/kunit/kunit.py" parse "$results/kunit/console.log" \
+	>"$results/kunit.log" 2>&1
+tail -n 5 "$results/kunit.log"
+sum=$(grep -E 'Ran [0-9]+ tests' "$results/kunit.log" | tail -1)
+if [ -z "$sum" ]; then
+	if grep -q 'KTAP version' "$results/kunit/console.log"; then
+		layer kunit 0 1 0
+	else
+		lab_say check "kunit: no KUnit suite in this kernel"
+		layer kunit 0 0 0
+	fi
+else
+	p=$(grep -oE 'passed: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
+	f=$(grep -oE 'failed: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
+	s=$(grep -oE 'skipped: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
+	[ $rc = 0 ] || f=$((f + 1))
+	layer kunit "${p:-0}" "${f:-0}" "${s:-0}"
+fi
+
+# --- guest tests -------------------------------------------------------------
+guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
+	local name=$1 mem=$2 h2m=$3 h1g=$4 to=$5
+	shift 5
+	lab_say check "guest: $name ($*)"
+	"$here/run-guest.sh" --kernel "$kernel" --out "$results/$name" --mem "$mem" \
+		--huge2m "$h2m" --huge1g "$h1g" --timeout "$to" \
+		"$repo/tests/guest/run.sh" "$repo/build/$tree" "$@" >"$results/$name.log" 2>&1
+	local rc=$?
+	local r=$results/$name/guest-results.txt
+	[ -f "$r" ] || { tail -30 "$results/$name.log"; layer "$name" 0 1 0; return; }
+	grep -E '^(FAIL|SKIP)' "$r" | sed 's/^/    /'
+	local p f s
+	p=$(grep -c '^PASS' "$r") f=$(grep -c '^FAIL' "$r") s=$(grep -c '^SKIP' "$r")
+	[ $rc = 0 ] || [ "$f" != 0 ] || f=1
+	layer "$name" "$p" "$f" "$s"
+	if [ "$tree" = stock ]; then
+		mkdir -p "$repo/tests/expected/stock"
+		cp "$r" "$repo/tests/expected/stock/$name.txt"
+	fi
+}
+guest_layer rxe 3G 64 0 600 rxe/link.sh rxe/pingpong.sh
+
+# --- total -------------------------------------------------------------------
+P=$(awk '{s+=$2} END {print s+0}' "$tally")
+F=$(awk '{s+=$3} END {print s+0}' "$tally")
+S=$(awk '{s+=$4} END {print s+0}' "$tally")
+lab_say check "done ($tree); layers:"
+column -t "$tally" | sed 's/^/    /'
+echo "$P passed, $F failed, $S skipped"
+[ "$F" = 0 ]
