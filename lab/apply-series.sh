@@ -13,7 +13,7 @@ msg=
 flush() {
 	[ -n "$msg" ] || return 0
 	if [ "$commit" = --commit ]; then
-		git -C "$tree" add -A
+		git -C "$tree" add -A -f
 		git -C "$tree" commit -q -F "$repo/$msg"
 	fi
 }

@@ -91,6 +91,7 @@ guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 	fi
 }
 guest_layer rxe 3G 64 0 600 rxe/link.sh rxe/pingpong.sh
+guest_layer vfio 4G 300 1 600 vfio/run.sh vfio/qemu_passthrough.sh
 
 # --- total -------------------------------------------------------------------
 P=$(awk '{s+=$2} END {print s+0}' "$tally")

@@ -16,19 +16,20 @@ export GIT_AUTHOR_NAME="Packed Pin Lab" GIT_AUTHOR_EMAIL="lab@packed-pin.invalid
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 
-if [ ! -d "$git_tree/.git" ] || [ "$(cat "$git_tree/.lab-version" 2>/dev/null)" != "$(cat "$LAB_CACHE/src/pristine/.lab-version")" ]; then
+stamp=$git_tree.version
+if [ ! -d "$git_tree/.git" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$(cat "$LAB_CACHE/src/pristine/.lab-version")" ]; then
 	lab_say series "scratch git repo of the pristine tree (once)"
 	rm -rf "$git_tree"
 	mkdir -p "$git_tree"
 	rsync -a --exclude=/.lab-version "$LAB_CACHE/src/pristine/" "$git_tree/"
 	git -C "$git_tree" init -q
-	git -C "$git_tree" add -A
+	git -C "$git_tree" add -A -f
 	git -C "$git_tree" commit -q -m "Linux $(make -s -C "$git_tree" kernelversion) ($KERNEL_PKG $KERNEL_VERSION)"
 	git -C "$git_tree" tag base
-	cp "$LAB_CACHE/src/pristine/.lab-version" "$git_tree/.lab-version"
+	cp "$LAB_CACHE/src/pristine/.lab-version" "$stamp"
 fi
 git -C "$git_tree" checkout -q -f base
-git -C "$git_tree" clean -q -fdx -e .lab-version
+git -C "$git_tree" clean -q -fdx
 git -C "$git_tree" checkout -q -B series
 "$here/apply-series.sh" "$git_tree" --commit
 

@@ -58,7 +58,7 @@ if [ $icount = 1 ]; then
 elif [ "${LAB_ACCEL:-tcg}" = kvm ]; then
 	accel=(-accel kvm -cpu host -smp "$smp")
 fi
-cmdline="console=ttyS0 intel_iommu=on iommu.strict=1 root=/dev/root rootfstype=9p"
+cmdline="console=ttyS0 no_timer_check intel_iommu=on iommu.strict=1 root=/dev/root rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro"
 cmdline+=" init=$here/guest/init.sh panic=-1 oops=panic"
 [ "$h1g" != 0 ] && cmdline+=" hugepagesz=1G hugepages=$h1g"
