@@ -4,6 +4,7 @@
 # Applies `series` to the kernel tree TREE, commit by commit. With --commit,
 # TREE is a git repo and each block becomes one commit (for `make series`).
 # Patches must apply exactly (no fuzz); a failure names the patch and hunk.
+# $LAB_SERIES names another series file (file paths stay repo-relative).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -46,5 +47,5 @@ while read -r verb arg rest; do
 		exit 1
 		;;
 	esac
-done <"$repo/series"
+done <"${LAB_SERIES:-$repo/series}"
 flush

@@ -101,10 +101,10 @@ class Cell:
 
     def ratios(self):
         s, p = self.tree_stats("stock"), self.tree_stats("patched")
-        ratio = s["median"] / p["median"] if s and p else None
+        ratio = s["median"] / p["median"] if s and p and p["median"] > 0 else None
         pairs = [self.per_round["stock"][r][2] / self.per_round["patched"][r][2]
                  for r in sorted(self.per_round["stock"])
-                 if r in self.per_round["patched"]]
+                 if self.per_round["patched"].get(r, (0, 0, 0))[2] > 0]
         return ratio, (min(pairs) if pairs else None), (max(pairs) if pairs else None)
 
 
@@ -259,7 +259,11 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
         out += ["## Missing cells (aborted or failed boots)", ""]
         out += [f"- {m}" for m in missing] + [""]
     if boots_log:
-        out += ["## Boots", "", "| mode | round | tree | exit | seconds | host load |",
+        out += ["## Boots", "", "Host load: the 1-minute load average as each boot ended; "
+                "the guest alone makes about 2 (wall) or 1 (icount), more means "
+                "other work shared the two cores (wall-time figures suffer, "
+                "instruction counts do not).", "",
+                "| mode | round | tree | exit | seconds | host load |",
                 "|---|---:|---|---:|---:|---:|"]
         out += [f"| {b['mode']} | {b['round']} | {b['tree']} | {b['rc']} | "
                 f"{b['seconds']} | {b['load1']} |" for b in boots_log]

@@ -1,10 +1,14 @@
 #!/bin/bash
-# build-kernel.sh {stock|patched} {test|bench}
+# build-kernel.sh TREE {test|bench}
 #
-# Builds bzImage out of tree. Each source tree lives at $LAB_CACHE/work/TREE
-# and its object dirs are direct children (o-test, o-bench), so kbuild uses
-# the relative srctree "..": with hash_dir=false ccache then hits across the
-# stock and patched trees for every file the series does not touch.
+# TREE is "stock", or "patched" (pristine + `series`; $LAB_SERIES names
+# another series file), or "patched-NAME" for a private patched tree.
+# Prepares the tree (lab/prepare-tree.sh) and builds bzImage out of tree,
+# both under one lock: two kernel builds never run at once on this lab.
+# Each tree lives at $LAB_CACHE/work/TREE and its object dirs are direct
+# children (o-test, o-bench), so kbuild uses the relative srctree "..":
+# with hash_dir=false ccache then hits across the trees for every file the
+# series does not touch.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -22,7 +26,7 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-[ -f "$src/Makefile" ] || lab_die "no source tree at $src (run lab/prepare-tree.sh $tree)"
+"$here/prepare-tree.sh" "$tree" || lab_die "could not prepare the $tree tree"
 
 export CCACHE_DIR=$LAB_CACHE/ccache
 export CCACHE_BASEDIR=$LAB_CACHE/work
@@ -33,7 +37,7 @@ mkdir -p "$CCACHE_DIR"
 
 mkdir -p "$obj"
 frags=("$src/kernel/configs/kvm_guest.config" "$repo/config/lab.config" "$repo/config/$variant.config")
-[ "$tree" = patched ] && [ -f "$repo/config/patched.config" ] && frags+=("$repo/config/patched.config")
+[ "$tree" != stock ] && [ -f "$repo/config/patched.config" ] && frags+=("$repo/config/patched.config")
 want=$(cat "${frags[@]}" | sha1sum | cut -c1-12)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.lab-config" 2>/dev/null)" != "$want" ]; then
 	lab_say "$tree-$variant" "configure"

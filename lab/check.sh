@@ -26,7 +26,6 @@ layer() {
 	lab_say check "$1: $2 passed, $3 failed, $4 skipped"
 }
 
-"$here/prepare-tree.sh" "$tree" || lab_die "could not prepare the $tree tree"
 "$here/build-kernel.sh" "$tree" test || lab_die "the $tree test kernel did not build"
 "$here/build-userspace.sh" "$tree" test || lab_die "userspace test programs did not build"
 kernel=$LAB_CACHE/work/$tree/o-test/arch/x86/boot/bzImage
@@ -90,7 +89,7 @@ guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 		cp "$r" "$repo/tests/expected/stock/$name.txt"
 	fi
 }
-guest_layer rxe 3G 64 0 600 rxe/link.sh rxe/pingpong.sh
+guest_layer rxe 4G 300 1 900 rxe/link.sh rxe/pingpong.sh rxe/mr.sh
 guest_layer vfio 4G 300 1 600 vfio/run.sh vfio/qemu_passthrough.sh
 
 # --- total -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 #!/bin/bash
-# prepare-tree.sh {stock|patched}
+# prepare-tree.sh TREE   (called by build-kernel.sh, under its lock)
 #
-# stock:   $LAB_CACHE/work/stock   = the pristine tree.
-# patched: $LAB_CACHE/work/patched = pristine + the series (see `series`).
+# stock:     $LAB_CACHE/work/stock   = the pristine tree.
+# patched*:  $LAB_CACHE/work/patched = pristine + the series (`series`, or
+#            the file $LAB_SERIES names).
 # Files are synced by checksum, so only files whose content changed get a new
 # mtime and make rebuilds exactly what the series touched; the object dirs
 # (o-*) inside the trees are kept.
@@ -14,14 +15,12 @@ tree=$1
 pristine=$LAB_CACHE/src/pristine
 dst=$LAB_CACHE/work/$tree
 mkdir -p "$dst"
-exec 9>"$LAB_CACHE/build.lock"
-flock 9
 if [ "$tree" = stock ]; then
 	rsync -rlc --delete --exclude='/o-*' --exclude=/.lab-version "$pristine/" "$dst/"
 	lab_say prepare "stock tree ready"
 	exit 0
 fi
-stage=$LAB_CACHE/stage
+stage=$LAB_CACHE/stage-$tree
 rsync -rlc --delete --exclude=/.lab-version "$pristine/" "$stage/"
 "$here/apply-series.sh" "$stage"
 rsync -rlc --delete --exclude='/o-*' "$stage/" "$dst/"

@@ -151,6 +151,8 @@ static uint8_t pattern(unsigned int phase, uint64_t off)
 {
 	uint64_t x = ((uint64_t)phase << 44) ^ (off >> 3);
 
+	if (!phase)
+		return 0;
 	/* splitmix64 finalizer */
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -31,6 +31,7 @@ int plan_build(struct plan *p, uintptr_t start, size_t len,
 	       const uintptr_t *edges, int nedges);
 void plan_free(struct plan *p);
 
+/* A new phase, never 0: phase 0 is all zeros. */
 unsigned int pattern_phase(void);
 /* The CPU writes the pattern of @phase into the sampled bytes of the MR at @base. */
 void plan_fill_mr(const struct plan *p, char *base, unsigned int phase);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,10 +335,10 @@ int rig_rdma(struct mr_rig *rig, enum ibv_wr_opcode op, const struct ibv_mr *mr,
 }
 
 /*
- * Split @c into groups of at most @max_sge chunks; group g covers
+ * Split @n chunks into groups of at most @max_sge; group g covers
  * c[first[g]] .. c[first[g + 1] - 1]. Returns the number of groups.
  */
-static int group_chunks(const struct chunk *c, int n, int max_sge, int *first, int max_groups)
+static int group_chunks(int n, int max_sge, int *first, int max_groups)
 {
 	int g = 0, i;
 
@@ -369,43 +370,30 @@ static int send_round(struct mr_rig *rig, const struct ibv_mr *mr,
 {
 	struct mr_ep *tx = into_mr ? &rig->b : &rig->a;
 	struct mr_ep *rx = into_mr ? &rig->a : &rig->b;
-	struct ibv_sge sge[RECV_ROUND][MAX_SGE];
-	struct ibv_sge peer[RECV_ROUND];
+	struct ibv_sge mr_side[RECV_ROUND][MAX_SGE];
+	struct ibv_sge peer_side[RECV_ROUND];
 	struct ibv_recv_wr rwr[RECV_ROUND];
 	struct ibv_send_wr swr[RECV_ROUND];
 	int g, i, nsge;
 
-	memset(rwr, 0, sizeof(rwr));
-	memset(swr, 0, sizeof(swr));
 	for (g = 0; g < groups; g++) {
-		int from = first[g], to = first[g + 1];
-		struct ibv_sge *mine = sge[g];
-
 		nsge = 0;
-		for (i = from; i < to; i++)
-			mine[nsge++] = mr_sge(mr, &c[i]);
-		if (into_mr) {
-			rwr[g].sg_list = mine;
-			rwr[g].num_sge = nsge;
-		} else {
-			swr[g].sg_list = mine;
-			swr[g].num_sge = nsge;
-		}
-	}
-	/* The peer side of each group is one contiguous SGE. */
-	for (g = 0; g < groups; g++) {
-		peer[g] = group_peer_sge(rig, c, first[g], first[g + 1]);
-		if (into_mr) {
-			swr[g].sg_list = &peer[g];
-			swr[g].num_sge = 1;
-		} else {
-			rwr[g].sg_list = &peer[g];
-			rwr[g].num_sge = 1;
-		}
-		rwr[g].wr_id = swr[g].wr_id = g;
-		rwr[g].next = g + 1 < groups ? &rwr[g + 1] : NULL;
-		swr[g].next = g + 1 < groups ? &swr[g + 1] : NULL;
-		swr[g].opcode = IBV_WR_SEND;
+		for (i = first[g]; i < first[g + 1]; i++)
+			mr_side[g][nsge++] = mr_sge(mr, &c[i]);
+		peer_side[g] = group_peer_sge(rig, c, first[g], first[g + 1]);
+		rwr[g] = (struct ibv_recv_wr){
+			.wr_id = g,
+			.sg_list = into_mr ? mr_side[g] : &peer_side[g],
+			.num_sge = into_mr ? nsge : 1,
+			.next = g + 1 < groups ? &rwr[g + 1] : NULL,
+		};
+		swr[g] = (struct ibv_send_wr){
+			.wr_id = g,
+			.sg_list = into_mr ? &peer_side[g] : mr_side[g],
+			.num_sge = into_mr ? 1 : nsge,
+			.opcode = IBV_WR_SEND,
+			.next = g + 1 < groups ? &swr[g + 1] : NULL,
+		};
 	}
 	swr[groups - 1].send_flags = IBV_SEND_SIGNALED;
 	if (post_recv(rx, rwr) || post_send(tx, swr))
@@ -420,8 +408,7 @@ static int send_chunks(struct mr_rig *rig, const struct ibv_mr *mr,
 	int done, groups;
 
 	for (done = 0; done < n; done += first[groups]) {
-		groups = group_chunks(c + done, n - done, rig->a.max_sge, first,
-				      RECV_ROUND);
+		groups = group_chunks(n - done, rig->a.max_sge, first, RECV_ROUND);
 		if (send_round(rig, mr, c + done, first, groups, into_mr))
 			return -1;
 	}

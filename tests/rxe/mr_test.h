@@ -42,10 +42,12 @@ void fail(struct outcome *o, const char *fmt, ...)
 void skip(struct outcome *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Run @fn as the case called @name (prefixed with the mode). */
-void run_case(const char *name, case_fn *fn, const void *arg);
-/* Report @name as skipped without running anything. */
-void skip_case(const char *name, const char *why);
+/* Run @fn as the case named by @fmt (and the mode prefix). */
+void run_case(case_fn *fn, const void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Report the case named by @fmt as skipped without running anything. */
+void skip_case(const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 struct pin_mark {
 	struct pinbal pins;
@@ -73,7 +75,7 @@ struct ibv_mr *reg_mr(void *addr, size_t len, int access);
 void check_mr(struct outcome *o, char *addr, size_t len,
 	      const uintptr_t *edges, int nedges);
 
-void run_fork_cases(void);
+void run_cow_cases(void);
 void run_error_cases(void);
 
 #endif
