@@ -11,6 +11,10 @@ repo=$(cd "$here/.." && pwd)
 tree=$1
 commit=${2:-}
 msg=
+# With $LAB_TOUCHED set, list there every file the series touches.
+touched() {
+	[ -z "${LAB_TOUCHED:-}" ] || printf '%s\n' $1 >>"$LAB_TOUCHED"
+}
 flush() {
 	[ -n "$msg" ] || return 0
 	if [ "$commit" = --commit ]; then
@@ -33,6 +37,7 @@ while read -r verb arg rest; do
 			exit 1
 		fi
 		patch -p1 -F0 -N -s --no-backup-if-mismatch -d "$tree" <"$repo/$arg"
+		touched "$(sed -n 's|^+++ b/\([^\t ]*\).*|\1|p' "$repo/$arg")"
 		;;
 	new)
 		if [ -e "$tree/$arg" ]; then
@@ -41,6 +46,7 @@ while read -r verb arg rest; do
 		fi
 		mkdir -p "$(dirname "$tree/$arg")"
 		cp "$repo/$arg" "$tree/$arg"
+		touched "$arg"
 		;;
 	*)
 		echo "series: unknown verb '$verb'" >&2

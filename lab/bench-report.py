@@ -107,6 +107,14 @@ class Cell:
                  if self.per_round["patched"].get(r, (0, 0, 0))[2] > 0]
         return ratio, (min(pairs) if pairs else None), (max(pairs) if pairs else None)
 
+    def same_kernel(self):
+        """Ratios of one kernel's boots to each other: the A/A noise."""
+        out = []
+        for tree in TREES:
+            meds = [v[2] for _, v in sorted(self.per_round[tree].items())]
+            out += [a / b for i, a in enumerate(meds) for b in meds[i + 1:] if b > 0]
+        return (min(out), max(out)) if out else (None, None)
+
 
 def merge(boots):
     cells = defaultdict(Cell)
@@ -140,26 +148,45 @@ def table_rows(cells, mode):
         def col(t):
             return "-" if not t else \
                 f"{fmt_us(t['median'])} ({fmt_us(t['min'])}–{fmt_us(t['max'])})"
-        rng = "-" if rmin is None else f"{fmt_ratio(rmin)}–{fmt_ratio(rmax)}"
         rows.append((key[1], fmt_size(key[2]), key[3], col(s), col(p),
-                     fmt_ratio(ratio), rng))
+                     fmt_ratio(ratio), fmt_range(rmin, rmax),
+                     fmt_range(*cell.same_kernel())))
     return rows
 
 
+def fmt_range(lo, hi):
+    return "-" if lo is None else f"{fmt_ratio(lo)}–{fmt_ratio(hi)}"
+
+
 HEAD = ("kind", "size", "op", "stock µs median (min–max)",
-        "patched µs median (min–max)", "stock/patched", "per-round range")
+        "patched µs median (min–max)", "stock/patched", "per-round range",
+        "same kernel, boot/boot")
+
+
+def spread(ranges):
+    """Largest and median distance from 1 over (lo, hi) ratio ranges."""
+    devs = [max(abs(lo - 1), abs(hi - 1)) for lo, hi in ranges if lo is not None]
+    return (max(devs), statistics.median(devs)) if devs else None
 
 
 def noise_summary(cells, mode):
-    """Largest and median distance from 1 of the per-round ratios."""
-    devs = []
-    for key in sorted_keys(cells, mode):
-        _, rmin, rmax = cells[key].ratios()
-        if rmin is not None:
-            devs.append(max(abs(rmin - 1), abs(rmax - 1)))
-    if not devs:
-        return None
-    return max(devs), statistics.median(devs)
+    """(A/B per-round spread, same-kernel boot/boot spread) of one mode."""
+    keys = sorted_keys(cells, mode)
+    return (spread([cells[k].ratios()[1:] for k in keys]),
+            spread([cells[k].same_kernel() for k in keys]))
+
+
+def noise_lines(cells, mode, aa):
+    ab, same = noise_summary(cells, mode)
+    out = []
+    if ab:
+        what = "A/A stock/patched (noise floor)" if aa else "A/B stock/patched per round"
+        out.append(f"{what}, {mode}, {TCG}: largest |ratio-1| {ab[0]:.3f}, "
+                   f"median {ab[1]:.3f}")
+    if same:
+        out.append(f"same kernel boot/boot (A/A noise), {mode}, {TCG}: largest "
+                   f"|ratio-1| {same[0]:.3f}, median {same[1]:.3f}")
+    return out
 
 
 def missing_cells(cells):
@@ -180,11 +207,8 @@ def print_table(cells, mode, aa):
     for r in rows:
         print("  " + "  ".join(c.rjust(w) if i > 2 else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths))))
-    ns = noise_summary(cells, mode)
-    if ns:
-        what = "noise floor" if aa else "per-round ratio spread"
-        print(f"  {what} ({mode}, {TCG}): largest |ratio-1| {ns[0]:.3f}, "
-              f"median {ns[1]:.3f}")
+    for line in noise_lines(cells, mode, aa):
+        print("  " + line)
 
 
 def write_csv(cells, modes, path):
@@ -193,7 +217,8 @@ def write_csv(cells, modes, path):
         w.writerow(["timing", "mode", "kind", "size", "op",
                     "stock_boots", "stock_min_us", "stock_median_us", "stock_max_us",
                     "patched_boots", "patched_min_us", "patched_median_us",
-                    "patched_max_us", "ratio", "ratio_round_min", "ratio_round_max"])
+                    "patched_max_us", "ratio", "ratio_round_min", "ratio_round_max",
+                    "same_kernel_min", "same_kernel_max"])
         for mode in modes:
             for key in sorted_keys(cells, mode):
                 cell = cells[key]
@@ -202,7 +227,8 @@ def write_csv(cells, modes, path):
                     t = cell.tree_stats(tree)
                     row += [t["boots"], f"{t['min']:.3f}", f"{t['median']:.3f}",
                             f"{t['max']:.3f}"] if t else [0, "", "", ""]
-                row += ["" if v is None else f"{v:.4f}" for v in cell.ratios()]
+                row += ["" if v is None else f"{v:.4f}"
+                        for v in (*cell.ratios(), *cell.same_kernel())]
                 w.writerow(row)
 
 
@@ -239,17 +265,13 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
         "Median: over boots, of each boot's median; min and max: over all runs "
         "of all boots. stock/patched: ratio of medians (above 1: patched "
         "faster); per-round range: each round's stock boot over its patched "
-        "boot. All figures are QEMU TCG on a 2-core host: compare ratios, not "
+        "boot; same kernel, boot/boot: each kernel's boots over each other "
+        "(what an A/A run would show). All figures are QEMU TCG on a 2-core host: compare ratios, not "
         "absolute times, with hardware.", ""]
     for mode in modes:
-        out += [f"## {mode}: {MODES.get(mode, mode)} ({TCG})", ""]
+        out += [f"## {mode}: {MODES.get(mode, mode)} — {TCG}", ""]
         out += md_table(table_rows(cells, mode))
-        ns = noise_summary(cells, mode)
-        if ns:
-            what = "Noise floor" if aa else "Per-round ratio spread"
-            out += ["", f"{what} ({mode}, {TCG}): largest |ratio − 1| "
-                        f"{ns[0]:.3f}, median {ns[1]:.3f}."]
-        out.append("")
+        out += [""] + [f"- {line}." for line in noise_lines(cells, mode, aa)] + [""]
     config = os.path.join(runs_dir, "config.txt")
     if os.path.isfile(config):
         with open(config) as f:

@@ -1,9 +1,9 @@
 #!/bin/bash
 # bench.sh: `make bench`, stock against patched on this machine in one run.
 #
-# 1. Prepares and builds the stock and patched `bench` kernels through
-#    prepare-tree.sh and build-kernel.sh (they take the build lock: one build
-#    at a time), and the userspace programs of both trees.
+# 1. Builds the stock and patched `bench` kernels through build-kernel.sh
+#    (which prepares each tree and builds under the build lock: one build at
+#    a time), and the userspace programs of both trees.
 # 2. Boots stock, patched, stock, patched (A B A B) in each mode:
 #      wall    MTTCG, 2 vCPUs: the guest clock is host wall time
 #      icount  1 vCPU, -icount shift=0: 1 guest µs = 1000 guest instructions
@@ -62,11 +62,19 @@ build_tree() { # TREE
 	"$here/build-userspace.sh" "$1" bench || lab_die "$1 userspace did not build"
 }
 
-# Files in which patched differs from stock, under the build lock so that
-# no build prepares a tree meanwhile. None: an A/A run.
+# Files in which the patched tree differs from stock: of the files the series
+# touches (prepare-tree.sh lists them), those whose content is not stock's.
+# None: an A/A run. Under the build lock, so no build prepares a tree
+# meanwhile. Fails if there is no list.
 tree_diff() {
-	flock "$lock" rsync -rlcn --delete --exclude='/o-*' --out-format='%n' \
-		"$LAB_CACHE/work/stock/" "$LAB_CACHE/work/patched/" | grep -v '/$'
+	local list=$LAB_CACHE/stage-patched/.lab-touched f
+	[ -f "$list" ] || return 1
+	exec 8>"$lock"
+	flock 8
+	sort -u "$list" | while IFS= read -r f; do
+		cmp -s "$LAB_CACHE/work/stock/$f" "$LAB_CACHE/work/patched/$f" || echo "$f"
+	done
+	exec 8>&-
 }
 
 write_config() {
@@ -127,8 +135,11 @@ build_tree stock
 build_tree patched
 rm -rf "$runs"
 mkdir -p "$runs"
-tree_diff >"$out/tree-diff.txt" || true
-if [ -s "$out/tree-diff.txt" ]; then
+diff_opt=(--tree-diff "$out/tree-diff.txt")
+if ! tree_diff >"$out/tree-diff.txt"; then
+	lab_say bench "no list of the files the series touches: A/A or A/B unknown"
+	diff_opt=()
+elif [ -s "$out/tree-diff.txt" ]; then
 	lab_say bench "A/B: patched differs from stock in $(wc -l <"$out/tree-diff.txt") file(s)"
 else
 	lab_say bench "A/A: the patched tree equals stock"
@@ -146,6 +157,6 @@ for mode in $modes; do
 		done
 	done
 done
-python3 "$here/bench-report.py" "$runs" "$out" --tree-diff "$out/tree-diff.txt" || failed=$((failed + 1))
+python3 "$here/bench-report.py" "$runs" "$out" "${diff_opt[@]}" || failed=$((failed + 1))
 lab_say bench "done in $(lab_elapsed): $out/bench.md; $failed failure(s)"
 [ $failed = 0 ]
