@@ -91,6 +91,10 @@ guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 }
 guest_layer rxe 4G 300 1 900 rxe/link.sh rxe/pingpong.sh rxe/mr.sh
 guest_layer vfio 4G 300 1 600 vfio/run.sh vfio/qemu_passthrough.sh
+guest_layer pyverbs 4G 128 1 600 pyverbs/run.sh
+# 4G holds one 1 GiB hugetlb page: cow/gup_longterm skip their 1G cases
+# (and say so). 5G with --huge1g 2 covers them but takes 17 min, not 4.
+guest_layer mm 4G 128 1 900 mm/run.sh
 
 # --- total -------------------------------------------------------------------
 P=$(awk '{s+=$2} END {print s+0}' "$tally")

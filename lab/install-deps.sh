@@ -10,7 +10,7 @@ PKGS=(
 	perftest python3-pyverbs iproute2
 	clang libclang-rt-14-dev
 	gnuplot-nox
-	libcap-dev libnuma-dev python3-ply
+	libcap-dev libnuma-dev liburing-dev python3-ply
 )
 missing=()
 for p in "${PKGS[@]}"; do

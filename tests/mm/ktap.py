@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""ktap.py [--single] NAME EXIT_STATUS < OUTPUT
+"""ktap.py MANIFEST
 
-Turn the kselftest TAP output of one mm selftest run into
-"ok - mm:NAME:<test>" / "not ok - ..." / "skip - ...: why" lines.
+Turn the kselftest TAP output of mm selftest runs into
+"ok - mm:NAME:<test>" / "not ok - ..." / "skip - ...: why" lines. Each
+MANIFEST line names one run: "NAME<tab>EXIT_STATUS<tab>SINGLE<tab>OUTPUT"
+(one file of output per run; one Python start for all of them, which under
+TCG matters).
 
   ok N desc                 ok
   ok N desc # XFAIL why     ok, with the note (a known, accepted failure)
@@ -14,7 +17,7 @@ Turn the kselftest TAP output of one mm selftest run into
   not ok N ...              not ok
   Bail out! / 1..0 # SKIP   not ok / skip for the program as a whole
 
-With --single (a program that reports one result, such as gup_test's
+With SINGLE 1 (a program that reports one result, such as gup_test's
 "ioctl status 0"), the result is named mm:NAME and its text becomes a note.
 
 The run itself is "not ok - mm:NAME" when the program exited non-zero (and
@@ -106,19 +109,28 @@ def run_verdict(prefix, status, results, plan, truncated, bail):
     return None
 
 
+def convert_run(name, status, single, output):
+    """Lines for one program run; True as well if any is not ok."""
+    prefix = f'mm:{name}'
+    with open(output, errors='replace') as f:
+        results, plan, truncated, bail = convert(prefix, f, single)
+    verdict = run_verdict(prefix, status, results, plan, truncated, bail)
+    lines = results + ([verdict] if verdict else [])
+    return lines, any(l.startswith('not ok') for l in lines)
+
+
 def main(argv):
-    single = argv[1:2] == ['--single']
-    if single:
-        argv = argv[1:]
-    if len(argv) != 3:
+    if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    prefix, status = f'mm:{argv[1]}', int(argv[2])
-    results, plan, truncated, bail = convert(prefix, sys.stdin, single)
-    verdict = run_verdict(prefix, status, results, plan, truncated, bail)
-    for line in results + ([verdict] if verdict else []):
-        print(line)
-    return 1 if verdict or any(l.startswith('not ok') for l in results) else 0
+    bad = False
+    with open(argv[1]) as manifest:
+        for entry in manifest:
+            name, status, single, output = entry.rstrip('\n').split('\t')
+            lines, failed = convert_run(name, int(status), single == '1', output)
+            print('\n'.join(lines))
+            bad |= failed
+    return 1 if bad else 0
 
 
 if __name__ == '__main__':

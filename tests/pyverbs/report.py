@@ -104,7 +104,8 @@ def judge(tid, got, detail, want, note):
         return f'ok - {name} (expected {got} on stock: {note})'
     if got == SKIP:
         return f'not ok - {name} (skipped, stock has {want or PASS}: {detail})'
-    return f'not ok - {name} ({got}: {detail}; stock has {want or PASS})'
+    what = f'{got}: {detail}' if detail else got
+    return f'not ok - {name} ({what}; stock has {want or PASS})'
 
 
 def check_log(results, errors, ran, total):
