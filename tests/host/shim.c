@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/* State behind shim/shim.h */
+
+unsigned long shim_warnings;
+bool shim_quiet;
+unsigned long shim_zero_pfn = 0x7777;
+unsigned long shim_zero_npages = 1;
+unsigned int shim_pgmap_shift;
+long shim_fail_alloc;
+
+/* unpin_user_page_range_dirty_lock() calls, for the tests to check */
+struct shim_unpin_call *shim_unpins;
+unsigned long shim_nr_unpins, shim_unpins_cap;
+
+void shim_unpin(unsigned long pfn, unsigned long npages, bool make_dirty)
+{
+	if (shim_nr_unpins == shim_unpins_cap) {
+		shim_unpins_cap = shim_unpins_cap ? 2 * shim_unpins_cap : 256;
+		shim_unpins = realloc(shim_unpins,
+				      shim_unpins_cap * sizeof(*shim_unpins));
+	}
+	shim_unpins[shim_nr_unpins].pfn = pfn;
+	shim_unpins[shim_nr_unpins].npages = npages;
+	shim_unpins[shim_nr_unpins].dirty = make_dirty;
+	shim_nr_unpins++;
+}
