@@ -32,15 +32,21 @@ kernel=$LAB_CACHE/work/$tree/o-test/arch/x86/boot/bzImage
 src=$LAB_CACHE/work/$tree
 
 # --- host unit tests ------------------------------------------------------
-if [ "$tree" = patched ] && [ -f "$repo/tests/host/Makefile" ]; then
-	lab_say check "host unit tests"
+# Unit tests (10 a build, 3 builds), the two fuzz targets (a bounded run
+# each), and the mutation check (each one-bit mutant of the encoder must
+# make the unit tests fail: one result a mutant).
+if [ "$tree" != stock ] && [ -f "$repo/tests/host/Makefile" ]; then
+	lab_say check "host unit tests, fuzzing, mutation check"
 	make -s -C "$repo/tests/host" check >"$results/host.log" 2>&1
 	rc=$?
-	cat "$results/host.log"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/host.log" | tail -1)
-	p=$(awk '{print $1}' <<<"$line") f=$(awk '{print $3}' <<<"$line")
-	[ -n "$p" ] || { p=0 f=1; }
-	[ $rc = 0 ] || [ "$f" != 0 ] || f=1
+	make -s -C "$repo/tests/host" mutation >>"$results/host.log" 2>&1
+	mrc=$?
+	grep -E '^(not ok|[0-9]+ passed|Done|mutation|fuzz)' "$results/host.log"
+	p=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {s += $1} END {print s+0}' "$results/host.log")
+	f=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {s += $3} END {print s+0}' "$results/host.log")
+	p=$((p + $(grep -c '^Done' "$results/host.log") + $(grep -c '^mutation .*: caught' "$results/host.log")))
+	f=$((f + $(grep -c '^mutation .*: SURVIVED' "$results/host.log")))
+	[ $rc = 0 ] && [ $mrc = 0 ] || [ "$f" != 0 ] || f=1
 	layer host "$p" "$f" 0
 fi
 

@@ -683,27 +683,41 @@ static void test_sg_batches(void)
 	}
 }
 
+/* One result per test function; the checks inside are counted apart. */
+static unsigned int tests_run, tests_failed;
+#define RUN(test) do {							\
+		unsigned long failed_before = failed;			\
+									\
+		test();							\
+		tests_run++;						\
+		if (failed != failed_before)				\
+			tests_failed++;					\
+		printf("%s - %s\n", failed == failed_before ? "ok" : "not ok", \
+		       #test);						\
+	} while (0)
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		rng_state = strtoull(argv[1], NULL, 0) | 1;
 	shim_quiet = !getenv("SHIM_VERBOSE");
 
-	test_layout();
-	test_merge();
-	test_buffers();
-	test_has_room();
-	test_random();
-	test_restore();
-	test_unpin();
-	test_corrupt();
-	test_sg();
-	test_sg_batches();
+	RUN(test_layout);
+	RUN(test_merge);
+	RUN(test_buffers);
+	RUN(test_has_room);
+	RUN(test_random);
+	RUN(test_restore);
+	RUN(test_unpin);
+	RUN(test_corrupt);
+	RUN(test_sg);
+	RUN(test_sg_batches);
 
 	printf("%s%s: %lu page array sg warnings (upstream behaviour)\n",
 	       CLASSIC ? "classic sparsemem" : "vmemmap",
 	       IS_ENABLED(CONFIG_ARCH_NO_SG_CHAIN) ? ", no sg chain" : "",
 	       sg_upstream_warnings);
-	printf("%lu passed, %lu failed\n", passed, failed);
+	printf("checks: %lu passed, %lu failed\n", passed, failed);
+	printf("%u passed, %u failed\n", tests_run - tests_failed, tests_failed);
 	return failed ? 1 : 0;
 }
