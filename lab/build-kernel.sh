@@ -37,7 +37,8 @@ mkdir -p "$CCACHE_DIR"
 
 mkdir -p "$obj"
 frags=("$src/kernel/configs/kvm_guest.config" "$repo/config/lab.config" "$repo/config/$variant.config")
-[ "$tree" != stock ] && [ -f "$repo/config/patched.config" ] && frags+=("$repo/config/patched.config")
+[ "$tree" != stock ] && [ -f "$repo/config/patched-$variant.config" ] &&
+	frags+=("$repo/config/patched-$variant.config")
 want=$(cat "${frags[@]}" | sha1sum | cut -c1-12)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.lab-config" 2>/dev/null)" != "$want" ]; then
 	lab_say "$tree-$variant" "configure"
