@@ -52,7 +52,7 @@ fi
 
 # --- KUnit ------------------------------------------------------------------
 lab_say check "KUnit boot"
-"$here/run-guest.sh" --kernel "$kernel" --out "$results/kunit" --kunit --mem 3G \
+"$here/run-guest.sh" --kernel "$kernel" --out "$results/kunit" --kunit --mem 4G \
 	--huge2m 64 --huge1g 1 --timeout 600 "$repo/tests/guest/noop.sh"
 rc=$?
 python3 "$src/tools/testing/kunit/kunit.py" parse "$results/kunit/console.log" \

@@ -393,6 +393,13 @@ struct gvk_flavour {
 static long gvk_ref_fast(unsigned long start, unsigned long nr_pages,
 			 unsigned int gup_flags, struct page **pages)
 {
+	/*
+	 * For no pages, pin_user_pages_fast() walks GUP-fast from @start to
+	 * @start, which its do-while walkers take for at least one page: it
+	 * pins and records pages it was not asked for. 0 is the answer.
+	 */
+	if (!nr_pages)
+		return 0;
 	return pin_user_pages_fast(start, nr_pages, gup_flags, pages);
 }
 
@@ -607,8 +614,6 @@ static struct gvk_pins *gvk_pins_of(struct kunit *test,
 		else
 			p->f[p->nr++] = (struct gvk_folio){ folio, 1 };
 	}
-	/* No per-CPU LRU batch may drop its reference between two reads */
-	lru_add_drain_all();
 	return p;
 }
 
@@ -618,6 +623,8 @@ static struct gvk_count *gvk_pins_read(struct kunit *test,
 	struct gvk_count *c = gvk_kvcalloc(test, max(p->nr, 1UL), sizeof(*c));
 	unsigned long i;
 
+	/* Count no reference that a per-CPU LRU batch holds for a while */
+	lru_add_drain_all();
 	for (i = 0; i < p->nr; i++) {
 		struct folio *folio = p->f[i].folio;
 
@@ -812,7 +819,12 @@ static void gvk_walk_expect(struct kunit *test, const struct gvk_walk *w,
 	gvk_expect_exts_eq(test, w->merged, merged, what);
 }
 
-/* Every call ended on the first PMD boundary after its start, or done */
+/*
+ * One buffer holds the worst case of one page table of 4K pages and never
+ * of two: every call ends on the first PMD boundary after its start, or at
+ * the end of the range if less than a table is left after that boundary
+ * and its worst case fits what the buffer has left.
+ */
 static void gvk_expect_one_table_a_call(struct kunit *test,
 					const struct gvk_walk *w,
 					unsigned long start,
@@ -820,13 +832,17 @@ static void gvk_expect_one_table_a_call(struct kunit *test,
 {
 	const unsigned long table = PMD_SIZE >> PAGE_SHIFT;
 	const unsigned long first = start >> PAGE_SHIFT;
-	unsigned long from = 0, end;
+	unsigned long from = 0, boundary;
 	unsigned int c;
 
 	for (c = 0; c < w->nr_calls; from = w->ends[c++]) {
-		end = ALIGN(first + from + 1, table) - first;
-		KUNIT_EXPECT_EQ_MSG(test, w->ends[c], min(end, nr_pages),
-				    "call %u", c);
+		boundary = ALIGN(first + from + 1, table) - first;
+		boundary = min(boundary, nr_pages);
+		KUNIT_EXPECT_TRUE_MSG(test, w->ends[c] == boundary ||
+				      (w->ends[c] == nr_pages &&
+				       nr_pages - boundary < table),
+				      "call %u from page %lu ended at page %lu",
+				      c, from, w->ends[c]);
 	}
 }
 
@@ -962,21 +978,18 @@ static void gvk_test_output_sizes(struct kunit *test)
 /*
  * The stop rule on 4K pages. A buffer of GUP_VEC_WORDS words holds one
  * page table and no more, so a range that starts 100 pages into a table
- * and covers three tables takes four calls, each ending on a PMD boundary.
+ * and covers three tables takes one call for that table's 412 pages, then
+ * one a table; the last, partial, table may join the one before it.
  */
 static void gvk_test_stop_rule(struct kunit *test)
 {
 	const struct gvk_backing *b = test->param_value;
 	const unsigned long table = PMD_SIZE >> PAGE_SHIFT;
-	const unsigned long ends[] = {
-		table - 100, 2 * table - 100, 3 * table - 100, 3 * table,
-	};
 	unsigned long start, nr = 3 * table;
 	const struct gvk_flavour *fl;
 	struct gvk_area area;
 	struct gvk_ref *ref;
 	struct gvk_walk *w;
-	unsigned int c;
 
 	start = gvk_setup(test, &area, b->kind, 4 * PMD_SIZE, GVK_RW, true) +
 		100 * PAGE_SIZE;
@@ -984,10 +997,10 @@ static void gvk_test_stop_rule(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, ref->nr_pinned, (long)nr);
 	for (fl = gvk_flavours; fl->pin; fl++) {
 		w = gvk_walk(test, fl, start, nr, FOLL_WRITE, 1);
-		KUNIT_ASSERT_EQ(test, w->nr_calls, ARRAY_SIZE(ends));
-		for (c = 0; c < ARRAY_SIZE(ends); c++)
-			KUNIT_EXPECT_EQ_MSG(test, w->ends[c], ends[c],
-					    "%s call %u", fl->name, c);
+		KUNIT_EXPECT_EQ_MSG(test, w->ends[0], table - 100, "%s",
+				    fl->name);
+		KUNIT_EXPECT_GE_MSG(test, w->nr_calls, 3, "%s", fl->name);
+		gvk_expect_one_table_a_call(test, w, start, nr);
 		gvk_walk_expect(test, w, ref, fl->name);
 	}
 	gvk_expect_only_ref_pins(test, ref);
