@@ -36,7 +36,6 @@ series: source
 	@lab/make-series.sh
 
 shell: source
-	@lab/prepare-tree.sh patched
 	@lab/build-kernel.sh patched test
 	@lab/build-userspace.sh patched test
 	@lab/run-guest.sh --interactive --mem 4G --huge2m 300 --huge1g 1 \

@@ -471,7 +471,7 @@ static struct ibv_qp *create_qp(struct loopback *lb)
 	return qp;
 }
 
-/* INIT -> RTR -> RTS, with @peer (on the same port and GID) as remote. */
+/* INIT -> RTR -> RTS, with QP @peer_qpn on the same port and GID as remote. */
 static int connect_qp(struct ibv_qp *qp, uint32_t peer_qpn, int gid_index,
 		      const union ibv_gid *gid, enum ibv_mtu mtu)
 {
