@@ -240,12 +240,15 @@ def md_table(rows):
 
 
 def env_line(runs_dir):
+    """The guest kernel of each tree, from the first boot's env.txt."""
+    kernels = {}
     for name in sorted(os.listdir(runs_dir)):
+        tree = name.rsplit("-", 1)[-1]
         path = os.path.join(runs_dir, name, "env.txt")
-        if os.path.isfile(path):
+        if tree in TREES and tree not in kernels and os.path.isfile(path):
             with open(path) as f:
-                return f.readline().strip()
-    return "kernel: unknown"
+                kernels[tree] = f.readline().strip().removeprefix("kernel: ")
+    return "; ".join(f"{t} {kernels[t]}" for t in TREES if t in kernels) or "unknown"
 
 
 def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
@@ -257,7 +260,8 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
                 f"file(s): {', '.join(tree_diff[:12])}"
                 f"{' …' if len(tree_diff) > 12 else ''}.", ""]
     out += [
-        f"Guest {env_line(runs_dir)}; `bench` config (no DEBUG_VM, no lockdep).",
+        f"Guest kernels: {env_line(runs_dir)}; `bench` config (no DEBUG_VM, no "
+        "lockdep).",
         "Boots per mode: stock, patched, stock, patched. In each boot, "
         "tools/bench_reg_mr times every cell's reg/dereg pairs after warm-up, "
         "on pre-faulted memory whose backing it verified, then moves data "

@@ -65,7 +65,7 @@ ccache -z >/dev/null
 	while sleep 60; do
 		lab_say "$tree-$variant" "building, $(grep -c '^  CC' "$log" 2>/dev/null || echo 0) files compiled"
 	done
-) &
+) 9>&- &
 ticker=$!
 trap 'kill $ticker 2>/dev/null || true' EXIT
 if ! make -C "$src" O="o-$variant" CC="ccache gcc" -j"$(nproc)" bzImage >"$log" 2>&1; then
