@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * Pinning the pages of a umem with the packed pin.
+ *
+ * pin_user_pages_vec() records what it pins as PFN extents (a PTE run, a
+ * PMD or PUD leaf) in one 4 KiB buffer per call, and gup_vec_append_sg()
+ * builds the scatterlist straight from the extents: no array of struct
+ * page pointers is filled and read back, so the work done per call follows
+ * the number of extents rather than the number of pages. The scatterlist
+ * is exactly the one sg_alloc_append_table_from_pages() builds for the same
+ * pages, so drivers, ib_umem_find_best_pgsz() and ib_umem_release() see no
+ * difference.
+ */
+#include <linux/gup_vec.h>
+#include <linux/scatterlist.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "uverbs.h"
+
+/* Where an sg append table ends, to forget what was appended after it */
+struct ib_umem_sg_end {
+	struct scatterlist *prv;
+	unsigned int prv_length;
+	unsigned int nents;
+};
+
+static void ib_umem_sg_save_end(const struct sg_append_table *sgt_append,
+				struct ib_umem_sg_end *end)
+{
+	end->prv = sgt_append->prv;
+	end->prv_length = end->prv ? end->prv->length : 0;
+	end->nents = sgt_append->sgt.nents;
+}
+
+/*
+ * Cut the table back to @end. Entries allocated since stay allocated (and
+ * counted in total_nents) for sg_free_append_table() to free.
+ */
+static void ib_umem_sg_restore_end(struct sg_append_table *sgt_append,
+				   const struct ib_umem_sg_end *end)
+{
+	sgt_append->prv = end->prv;
+	if (end->prv)
+		end->prv->length = end->prv_length;
+	sgt_append->sgt.nents = end->nents;
+	sgt_append->sgt.orig_nents = end->nents;
+}
+
+/*
+ * Append the pages pinned in @vec to the umem's table. On failure the table
+ * is left as it was and the pins of @vec are dropped, as the caller of
+ * sg_alloc_append_table_from_pages() drops those of its page array.
+ */
+static int ib_umem_append_vec(struct ib_umem *umem, struct gup_vec *vec,
+			      unsigned long left_pages)
+{
+	struct sg_append_table *sgt_append = &umem->sgt_append;
+	struct ib_umem_sg_end end;
+	int ret;
+
+	ib_umem_sg_save_end(sgt_append, &end);
+	ret = gup_vec_append_sg(vec, sgt_append,
+				ib_dma_max_seg_size(umem->ibdev), left_pages,
+				GFP_KERNEL);
+	if (ret) {
+		ib_umem_sg_restore_end(sgt_append, &end);
+		gup_vec_unpin(vec, false);
+	}
+	return ret;
+}
+
+/**
+ * ib_umem_pin_pages_vec() - Pin user pages into a umem's scatterlist
+ * @umem: The umem, whose sg append table receives the pages
+ * @start: Page aligned user address of the first page
+ * @npages: Number of pages to pin
+ * @gup_flags: Flags for pin_user_pages_vec()
+ *
+ * Pins @npages pages from @start as pin_user_pages_fast() would and appends
+ * them to @umem->sgt_append as sg_alloc_append_table_from_pages() would,
+ * with the device's maximum segment size.
+ *
+ * Return: 0 on success, else -errno. On failure the table holds the pages
+ * pinned by the calls that succeeded, and only those stay pinned: release
+ * them as __ib_umem_release() does.
+ */
+int ib_umem_pin_pages_vec(struct ib_umem *umem, unsigned long start,
+			  unsigned long npages, unsigned int gup_flags)
+{
+	struct gup_vec vec;
+	long pinned;
+	u64 *buf;
+	int ret = 0;
+
+	buf = kmalloc(SZ_4K, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	gup_vec_init(&vec, &buf, 1);
+
+	while (npages) {
+		cond_resched();
+		pinned = pin_user_pages_vec(start, npages, gup_flags, &vec);
+		if (pinned < 0) {
+			ret = pinned;
+			break;
+		}
+
+		start += pinned * PAGE_SIZE;
+		npages -= pinned;
+		ret = ib_umem_append_vec(umem, &vec, npages);
+		if (ret)
+			break;
+		gup_vec_reset(&vec);
+	}
+
+	kfree(buf);
+	return ret;
+}
