@@ -108,5 +108,9 @@ F=$(awk '{s+=$3} END {print s+0}' "$tally")
 S=$(awk '{s+=$4} END {print s+0}' "$tally")
 lab_say check "done ($tree); layers:"
 column -t "$tally" | sed 's/^/    /'
+if ls "$results"/*/boot-retries.txt >/dev/null 2>&1; then
+	lab_say check "guest boots retried (died before their job started; consoles kept):"
+	cat "$results"/*/boot-retries.txt | sed 's/^/    /'
+fi
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]
