@@ -51,27 +51,41 @@ if [ "$tree" != stock ] && [ -f "$repo/tests/host/Makefile" ]; then
 fi
 
 # --- KUnit ------------------------------------------------------------------
-lab_say check "KUnit boot"
-"$here/run-guest.sh" --kernel "$kernel" --out "$results/kunit" --kunit --mem 4G \
-	--huge2m 64 --huge1g 1 --timeout 600 "$repo/tests/guest/noop.sh"
-rc=$?
-python3 "$src/tools/testing/kunit/kunit.py" parse "$results/kunit/console.log" \
-	>"$results/kunit.log" 2>&1
-tail -n 5 "$results/kunit.log"
-sum=$(grep -E 'Ran [0-9]+ tests' "$results/kunit.log" | tail -1)
-if [ -z "$sum" ]; then
-	if grep -q 'KTAP version' "$results/kunit/console.log"; then
-		layer kunit 0 1 0
-	else
-		lab_say check "kunit: no KUnit suite in this kernel"
-		layer kunit 0 0 0
+# kunit_layer NAME RUN-GUEST-OPTIONS...: one boot that runs the built-in
+# suites (kunit.filter_glob in --append narrows them), parsed into a layer.
+kunit_layer() {
+	local name=$1 rc sum p f s
+	shift
+	lab_say check "KUnit boot ($name)"
+	"$here/run-guest.sh" --kernel "$kernel" --out "$results/$name" --kunit \
+		--timeout 600 "$@" "$repo/tests/guest/noop.sh"
+	rc=$?
+	python3 "$src/tools/testing/kunit/kunit.py" parse "$results/$name/console.log" \
+		>"$results/$name.log" 2>&1
+	tail -n 5 "$results/$name.log"
+	sum=$(grep -E 'Ran [0-9]+ tests' "$results/$name.log" | tail -1)
+	if [ -z "$sum" ]; then
+		if grep -q 'KTAP version' "$results/$name/console.log"; then
+			layer "$name" 0 1 0
+		else
+			lab_say check "$name: no KUnit suite in this kernel"
+			layer "$name" 0 0 0
+		fi
+		return
 	fi
-else
 	p=$(grep -oE 'passed: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
 	f=$(grep -oE 'failed: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
 	s=$(grep -oE 'skipped: [0-9]+' <<<"$sum" | grep -oE '[0-9]+' || echo 0)
 	[ $rc = 0 ] || f=$((f + 1))
-	layer kunit "${p:-0}" "${f:-0}" "${s:-0}"
+	layer "$name" "${p:-0}" "${f:-0}" "${s:-0}"
+}
+kunit_layer kunit --mem 4G --huge2m 64 --huge1g 1
+# FOLL_LONGTERM migration out of ZONE_MOVABLE: a boot with half the memory
+# in ZONE_MOVABLE, running only the case that needs it (which the boot
+# above skips, saying why).
+if [ "$tree" != stock ]; then
+	kunit_layer kunit-movable --mem 2G --append movablecore=50% \
+		--append kunit.filter_glob=gup_vec.gvk_test_longterm_movable
 fi
 
 # --- guest tests -------------------------------------------------------------

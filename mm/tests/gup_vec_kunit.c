@@ -17,6 +17,7 @@
 #include <linux/bitfield.h>
 #include <linux/fs.h>
 #include <linux/gup_vec.h>
+#include <linux/highmem.h>
 #include <linux/huge_mm.h>
 #include <linux/hugetlb.h>
 #include <linux/memfd.h>
@@ -1251,6 +1252,116 @@ static void gvk_test_longterm(struct kunit *test)
 	}
 }
 
+/*
+ * FOLL_LONGTERM on memory in ZONE_MOVABLE, as pin_user_pages() does it:
+ * the pages are migrated out of the zone before they are pinned, with
+ * their contents, and the extents are those of the new pages. Needs
+ * ZONE_MOVABLE memory (a boot with movablecore=; check.sh has one), where
+ * the page allocator puts anonymous and shmem pages first. Without it the
+ * case skips.
+ */
+static bool gvk_have_movable_zone(void)
+{
+	pg_data_t *pgdat;
+
+	for_each_online_pgdat(pgdat)
+		if (populated_zone(&pgdat->node_zones[ZONE_MOVABLE]))
+			return true;
+	return false;
+}
+
+/* Pages @v recorded that lie in ZONE_MOVABLE */
+static unsigned long gvk_vec_movable_pages(struct gvk_vec *v)
+{
+	unsigned long i, nr = 0;
+	struct gup_vec_iter it;
+
+	gup_vec_finish(&v->vec);
+	gup_vec_iter_init(&it, &v->vec);
+	while (gup_vec_iter_next(&it))
+		for (i = 0; i < it.npages; i++)
+			nr += page_zonenum(pfn_to_page(it.pfn + i)) == ZONE_MOVABLE;
+	return nr;
+}
+
+/* The word written at the start of page @i of a range */
+static u32 gvk_stamp(unsigned long i)
+{
+	return 0x5a000000 ^ i;
+}
+
+/* Every page @v recorded, in order, starts with its stamp */
+static void gvk_expect_stamps(struct kunit *test, struct gvk_vec *v,
+			      unsigned long nr_pages)
+{
+	unsigned long i, n = 0;
+	struct gup_vec_iter it;
+	u32 *p, word;
+
+	gup_vec_iter_init(&it, &v->vec);
+	while (gup_vec_iter_next(&it)) {
+		for (i = 0; i < it.npages; i++, n++) {
+			p = kmap_local_page(pfn_to_page(it.pfn + i));
+			word = *p;
+			kunmap_local(p);
+			KUNIT_ASSERT_EQ_MSG(test, word, gvk_stamp(n),
+					    "page %lu lost its contents", n);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, n, nr_pages);
+}
+
+static const struct gvk_backing gvk_movable_backings[] = {
+	{ "anon_4k", GVK_ANON },
+	{ "anon_thp", GVK_THP },
+	{ "memfd", GVK_MEMFD },
+	{ "shmem", GVK_SHMEM },
+};
+
+KUNIT_ARRAY_PARAM_DESC(gvk_movable_backing, gvk_movable_backings, desc);
+
+static void gvk_test_longterm_movable(struct kunit *test)
+{
+	const struct gvk_backing *b = test->param_value;
+	unsigned long len = gvk_size(b->kind), nr = len >> PAGE_SHIFT, i;
+	const struct gvk_flavour *fl;
+	struct gvk_area area;
+	unsigned long start;
+	struct gvk_vec *v;
+
+	if (!gvk_have_movable_zone())
+		kunit_skip(test, "no ZONE_MOVABLE memory: boot with movablecore=");
+
+	for (fl = gvk_flavours; fl->pin; fl++) {
+		start = gvk_setup(test, &area, b->kind, len, GVK_RW, true);
+		for (i = 0; i < nr; i++)
+			KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i),
+				(u32 __user *)(start + i * PAGE_SIZE)), 0);
+		v = gvk_vec_alloc(test, gvk_bufs_for(nr));
+
+		/* A short-term pin leaves the pages where they are */
+		KUNIT_ASSERT_EQ(test, fl->pin(start, nr, FOLL_WRITE, &v->vec),
+				(long)nr);
+		KUNIT_ASSERT_GT_MSG(test, gvk_vec_movable_pages(v), 0,
+				    "%s: no page in ZONE_MOVABLE to migrate",
+				    fl->name);
+		gup_vec_unpin(&v->vec, false);
+
+		KUNIT_ASSERT_EQ(test, fl->pin(start, nr,
+					      FOLL_WRITE | FOLL_LONGTERM,
+					      &v->vec), (long)nr);
+		KUNIT_EXPECT_EQ_MSG(test, gvk_vec_movable_pages(v), 0,
+				    "%s: FOLL_LONGTERM pinned ZONE_MOVABLE pages",
+				    fl->name);
+		gvk_expect_stamps(test, v, nr);
+		gup_vec_unpin(&v->vec, false);
+
+		/* The pages now mapped are those, as the reference sees */
+		gvk_check(test, fl, start, nr, FOLL_WRITE | FOLL_LONGTERM);
+		gvk_unmap(test, &area);
+	}
+}
+
 /* Errors and short pins */
 
 #define GVK_HOLE	(~0UL)
@@ -1463,6 +1574,8 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE(gvk_test_neighbours),
 	KUNIT_CASE(gvk_test_zero_page),
 	KUNIT_CASE_PARAM(gvk_test_longterm, gvk_backing_gen_params),
+	KUNIT_CASE_PARAM(gvk_test_longterm_movable,
+			 gvk_movable_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_errors, gvk_err_gen_params),
 	KUNIT_CASE(gvk_test_beyond_user),
 	KUNIT_CASE(gvk_test_no_room),

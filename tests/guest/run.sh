@@ -9,7 +9,7 @@
 tests=$(cd "$(dirname "$0")/.." && pwd)
 build=$1
 shift
-export LAB_BUILD=$build LAB_TESTS=$tests
+export LAB_BUILD=$build LAB_TESTS=$tests LAB_TREE=${build##*/}
 res=$LAB_OUT/guest-results.txt
 : >"$res"
 pass=0 fail=0 skip=0

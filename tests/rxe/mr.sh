@@ -13,9 +13,8 @@
 #   MR_VETH_MAX   largest region of any backing across the veth pair (64M)
 #   MR_BIG        size of the big-MR case, 0 to leave it out (default 1536M)
 #   MR_BIG_BACKING  its backing (default thp)
-#   MR_KERNEL     stock|patched; default: stock while rxe still keeps one
-#                 flat page_info array per MR (__alloc_mr_page_info in
-#                 /proc/kallsyms)
+#   MR_KERNEL     stock|patched; default: the tree run.sh was given
+#                 (LAB_TREE, from its build directory's name)
 #   MR_BIG_ON_STOCK=1  run the big MR on stock too, expecting ENOMEM; stock
 #                 also WARNs in the kmalloc, which run.sh counts as a failure
 bin=$LAB_BUILD/rxe_mr
@@ -25,13 +24,7 @@ veth_max=${MR_VETH_MAX:-64M}
 big=${MR_BIG:-1536M}
 big_backing=${MR_BIG_BACKING:-thp}
 
-if [ -z "$MR_KERNEL" ]; then
-	if grep -q ' __alloc_mr_page_info$' /proc/kallsyms; then
-		MR_KERNEL=stock
-	else
-		MR_KERNEL=patched
-	fi
-fi
+MR_KERNEL=${MR_KERNEL:-${LAB_TREE:-stock}}
 echo "# kernel: $MR_KERNEL ($(uname -r))"
 
 big_args=

@@ -620,8 +620,13 @@ int main(int argc, char **argv)
 	run_case(case_multi_vma, NULL, "multi-vma");
 	run_case(case_many_small, NULL, "many-small");
 	run_cow_cases();
-	run_error_cases();
 	run_big_mr();
+	/*
+	 * Last: the RLIMIT_MEMLOCK cases drop and restore CAP_IPC_LOCK, which
+	 * gives the process new credentials, and uverbs then refuses write()
+	 * commands on the fd opened under the old ones (ib_safe_file_access()).
+	 */
+	run_error_cases();
 	rig_close(&rig);
 	printf("# %d failed\n", failures);
 	return failures ? 1 : 0;

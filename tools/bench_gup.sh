@@ -1,0 +1,199 @@
+#!/bin/sh
+# bench_gup.sh: pin/unpin latency of the GUP APIs through the mm selftest
+# gup_test (BUILD_DIR/mm/gup_test, built from the tree being measured; it
+# drives CONFIG_GUP_TEST's /sys/kernel/debug/gup_test), by memory kind.
+#
+# Usage (inside the guest, as root):
+#   bench_gup.sh BUILD_DIR [-k KINDS] [-s SIZE] [-n RUNS] [-w WARMUP]
+#                [-p PAGES]
+#   KINDS  comma list of thp,4k,huge2m,huge1g (default all, in that order)
+#   SIZE   bytes per pin, with an M or G suffix (default 256M; huge1g
+#          rounds it up to a multiple of 1G)
+#   RUNS, WARMUP  figures kept and discarded per op (default 20, 3)
+#   PAGES  pages per GUP call, gup_test -n (default 512)
+# Output on stdout, as bench_reg_mr's: kind,size,op,n,min_us,median_us,max_us
+#
+# Ops, each a gup_test benchmark command (one ioctl pins SIZE bytes PAGES
+# pages a call, then unpins them all; gup_test prints "get:N put:N us"):
+#   gup_pin_get/put       the best pin API this tree offers the caller:
+#                         -a pin_user_pages_fast() on stock, -v
+#                         pin_user_pages_vec() (PIN_VEC_BENCHMARK) on patched
+#   gup_pages_get/put     -a pin_user_pages_fast() into a page array on both
+#                         trees: the path every existing caller uses
+#   gup_longterm_get/put  -L pin_user_pages(FOLL_LONGTERM) on stock, -V
+#                         pin_user_pages_vec(FOLL_LONGTERM) on patched
+# The tree is told by whether gup_test accepts -v, not by its name.
+#
+# gup_test reports whole microseconds (truncated) per ioctl. So that every
+# figure is at least 100 µs, an op whose readings come under 100 µs is run
+# again with K consecutive ioctls per figure (K chosen from the first pass):
+# a figure is then the K ioctls' total divided by K, the mean per ioctl, and
+# n counts figures, not ioctls. The first WARMUP figures are dropped.
+#
+# Memory kinds (gup_test maps and write-faults SIZE bytes itself):
+#   4k      -T  private anonymous (/dev/zero), MADV_NOHUGEPAGE
+#   thp     -t  the same, MADV_HUGEPAGE
+#   huge2m  -H  MAP_HUGETLB of the default huge page size, 2M in the lab
+#               (as run_vmtests.sh's "-H -m 256")
+#   huge1g  -f /dev/hugepages1G/FILE: MAP_PRIVATE of a file on the 1G
+#               hugetlbfs mount (gup_test's -H cannot pick a page size)
+# The backing is checked from the outside, as gup_test cannot be asked:
+# thp must fault in SIZE/2M THPs and fall back never (vmstat thp_fault_alloc
+# and thp_fault_fallback), 4k must fault in none; the hugetlb kinds cannot
+# be backed by anything else (mmap fails without pool pages), and the pool
+# must have enough free pages first.
+# Each gup_test run sits between two exact pin-balance reads (BUILD_DIR/
+# pinbal). Exit status 1 if any op failed, was truncated, or left pins.
+# Writes only under /tmp (a write to the 9p results share takes pins).
+build=${1:?usage: bench_gup.sh BUILD_DIR [-k KINDS] [-s SIZE] [-n RUNS] [-w WARMUP] [-p PAGES]}
+shift
+gup=$build/mm/gup_test
+kinds=thp,4k,huge2m,huge1g size=256M runs=20 warmup=3 pages=512
+while getopts k:s:n:w:p: opt; do
+	case $opt in
+	k) kinds=$OPTARG ;;
+	s) size=$OPTARG ;;
+	n) runs=$OPTARG ;;
+	w) warmup=$OPTARG ;;
+	p) pages=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+case $size in
+*G) mb=$((${size%G} * 1024)) ;;
+*M) mb=${size%M} ;;
+*) echo "bench_gup: SIZE must end in M or G: $size" >&2; exit 2 ;;
+esac
+tmp=/tmp/bench_gup.$$
+mkdir -p "$tmp" || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+say() { echo "bench_gup: $*" >&2; }
+
+# Which tree: the stock gup_test rejects -v before it looks any further;
+# the patched one accepts it and stops at -h. Neither runs a benchmark.
+"$gup" -v -h >"$tmp/probe" 2>&1
+if grep -q "option -- 'v'" "$tmp/probe"; then
+	pin=-a longterm=-L
+	echo "# bench_gup: gup_test has no -v (stock): gup_pin = -a pin_user_pages_fast, gup_longterm = -L pin_user_pages(FOLL_LONGTERM)" >&2
+elif grep -q "option -- 'h'" "$tmp/probe"; then
+	pin=-v longterm=-V
+	echo "# bench_gup: gup_test has -v (patched): gup_pin = -v pin_user_pages_vec, gup_longterm = -V pin_user_pages_vec(FOLL_LONGTERM)" >&2
+else
+	say "cannot run $gup:"; cat "$tmp/probe" >&2
+	exit 1
+fi
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+free_huge() { cat "/sys/kernel/mm/hugepages/hugepages-$1kB/free_hugepages" 2>/dev/null || echo 0; }
+
+# n,min,median,max of the numbers on stdin, one a line.
+stats() {
+	sort -g | awk '{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      printf "%d,%.3f,%.3f,%.3f\n", NR, v[1], m, v[NR] }'
+}
+
+# figures K FILE: from gup_test's output, "get put" per figure (the mean of
+# K consecutive ioctls each), the first WARMUP figures dropped.
+figures() {
+	grep -o 'get:[0-9]* put:[0-9]*' "$2" | tr -c '0-9\n' ' ' |
+		awk -v k="$1" -v w="$warmup" '{ g += $1; p += $2 }
+			NR % k == 0 { if (NR / k > w) printf "%.3f %.3f\n", g / k, p / k; g = p = 0 }'
+}
+
+# run KIND_FLAGS CMD K: one gup_test run of (WARMUP + RUNS) * K ioctls into
+# $tmp/out; false (and why on stderr) if it failed, was truncated or left
+# pins outstanding.
+run() {
+	reps=$(((warmup + runs) * $3))
+	"$build/pinbal" save "$tmp/pins" || return 1
+	# shellcheck disable=SC2086 # KIND_FLAGS is a list of options
+	"$gup" $1 "$2" -m "$mb" -n "$pages" -r "$reps" >"$tmp/out" 2>&1
+	rc=$?
+	if ! "$build/pinbal" check "$tmp/pins" >"$tmp/pinbal"; then
+		say "ABORT $label: gup_test $1 $2 left pins: $(cat "$tmp/pinbal")"
+		return 1
+	fi
+	got=$(grep -c 'get:[0-9]* put:[0-9]*' "$tmp/out")
+	if [ $rc != 0 ] || [ "$got" != "$reps" ] || grep -q truncated "$tmp/out"; then
+		say "ABORT $label: gup_test $1 $2 -m $mb -n $pages -r $reps: exit $rc, $got of $reps readings:"
+		tail -n 5 "$tmp/out" >&2
+		return 1
+	fi
+}
+
+# op KIND_FLAGS NAME CMD: time one op of the current kind, print its two
+# CSV lines.
+op() {
+	label="$kind $2"
+	run "$1" "$3" 1 || return 1
+	figures 1 "$tmp/out" >"$tmp/fig"
+	# The smaller of get and put decides K: every figure >= 100 µs.
+	low=$(awk '{ print ($1 < $2 ? $1 : $2) }' "$tmp/fig" | sort -g | head -n 1)
+	k=$(awk -v l="$low" 'BEGIN { print l >= 100 ? 1 : int(100 / (l < 1 ? 1 : l)) + 1 }')
+	if [ "$k" -gt 1 ]; then
+		run "$1" "$3" "$k" || return 1
+		figures "$k" "$tmp/out" >"$tmp/fig"
+	fi
+	small=$(awk '$1 * k < 100 || $2 * k < 100 { n++ } END { print n + 0 }' k="$k" "$tmp/fig")
+	[ "$small" = 0 ] || echo "# bench_gup: $label: $small figure(s) under 100 µs with K=$k" >&2
+	echo "$kind,$bytes,$2_get,$(cut -d' ' -f1 "$tmp/fig" | stats)"
+	echo "$kind,$bytes,$2_put,$(cut -d' ' -f2 "$tmp/fig" | stats)"
+	say "$label: ok ($3, $k ioctl(s) a figure)"
+}
+
+# backing_ok BEFORE_ALLOC BEFORE_FALLBACK: the THP faults gup_test's one
+# mapping took are those its kind must take.
+backing_ok() {
+	alloc=$(($(vmstat thp_fault_alloc) - $1))
+	fallback=$(($(vmstat thp_fault_fallback) - $2))
+	case $kind in
+	thp) want=$((mb / 2)) ;;
+	4k) want=0 ;;
+	*) return 0 ;;
+	esac
+	# (WARMUP + RUNS) * K ioctls but one mapping per run: per run, want.
+	[ "$alloc" -ge "$want" ] && [ $((alloc % (want > 0 ? want : 1))) = 0 ] &&
+		{ [ "$want" != 0 ] || [ "$alloc" = 0 ]; } && [ "$fallback" = 0 ] && return 0
+	say "ABORT $kind: $alloc THP faults and $fallback fallbacks, want $want per run and no fallback"
+	return 1
+}
+
+printf 'kind,size,op,n,min_us,median_us,max_us\n'
+failed=0
+for kind in $(echo "$kinds" | tr , ' '); do
+	file=
+	case $kind in
+	4k) flags=-T ;;
+	thp) flags=-t ;;
+	huge2m) flags=-H need=$((mb / 2)) pool=2048 ;;
+	huge1g)
+		mb=$(((mb + 1023) / 1024 * 1024))
+		file=/dev/hugepages1G/bench_gup.$$
+		flags="-f $file" need=$((mb / 1024)) pool=1048576 ;;
+	*) say "unknown kind $kind"; exit 2 ;;
+	esac
+	bytes=$((mb * 1048576))
+	case $kind in huge*)
+		if [ "$(free_huge $pool)" -lt "$need" ]; then
+			say "ABORT $kind: needs $need free ${pool} kB hugetlb pages, $(free_huge $pool) free"
+			failed=$((failed + 3))
+			continue
+		fi ;;
+	esac
+	t0=$(date +%s)
+	for o in "gup_pin $pin" "gup_pages -a" "gup_longterm $longterm"; do
+		set -- $o
+		a0=$(vmstat thp_fault_alloc) f0=$(vmstat thp_fault_fallback)
+		if op "$flags" "$1" "$2" >"$tmp/csv" && backing_ok "$a0" "$f0"; then
+			cat "$tmp/csv"
+		else
+			failed=$((failed + 1))
+		fi
+		[ -z "$file" ] || rm -f "$file"
+	done
+	say "$kind: $(($(date +%s) - t0)) s"
+done
+[ $failed = 0 ] || say "$failed op(s) ABORTED"
+[ $failed = 0 ]
