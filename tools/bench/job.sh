@@ -1,13 +1,21 @@
 #!/bin/sh
 # Guest job for `make bench` (lab/bench.sh): one boot's measurements.
-# Usage (inside the guest): job.sh BUILD_DIR ARGS [-- ARGS]...
-# Runs BUILD_DIR/bench_reg_mr once per group of ARGS, in order (each group
-# maps its own memory, so groups can differ in kinds, sizes and runs).
+# Usage (inside the guest): job.sh BUILD_DIR GROUP [-- GROUP]...
+# A GROUP is [BENCH] ARGS, run in the order given (each group maps its own
+# memory, so groups can differ in kinds, sizes and runs):
+#   reg_mr ARGS  BUILD_DIR/bench_reg_mr ARGS: ibv_reg_mr/dereg_mr on rxe0
+#                (reg_mr is the default BENCH: a group that starts with an
+#                option is a bench_reg_mr group)
+#   gup ARGS     tools/bench_gup.sh BUILD_DIR ARGS: the tree's mm/gup_test
+#   vfio ARGS    BUILD_DIR/bench_vfio -d BDF -g GROUP ARGS: VFIO type1 and
+#                iommufd map/unmap through edu, bound to vfio-pci first by
+#                tests/vfio/bind.sh
 # Leaves in $LAB_OUT: bench.csv (all groups' CSV lines under one header) and
 # env.txt (what the numbers were taken on). Exit status 1 if a group failed
 # or the kernel logged a WARN/BUG/Oops.
 build=$1
 shift
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 # rxe0's GID 0 is veth0's IPv6 link-local address: while duplicate address
 # detection still holds it tentative, connecting a QP to it times out.
@@ -31,17 +39,32 @@ cat "$LAB_OUT/env.txt"
 
 # Output goes to tmpfs while it runs: a write to the 9p results share
 # (even tee's, of our progress lines) takes FOLL_PIN pins of its own and
-# would upset bench_reg_mr's exact pin-balance checks.
+# would upset the benchmarks' exact pin-balance checks.
 csv=/tmp/bench.csv
 rc=0
+vfio_ids=
 run_group() {
-	"$build/bench_reg_mr" "$@" >/tmp/group.csv 2>/tmp/group.err || rc=1
-	cat /tmp/group.err
-	if [ -s "$csv" ]; then
-		tail -n +2 /tmp/group.csv >>"$csv"
-	else
-		cat /tmp/group.csv >"$csv"
-	fi
+	bench=reg_mr
+	case $1 in reg_mr | gup | vfio) bench=$1; shift ;; esac
+	case $bench in
+	reg_mr) "$build/bench_reg_mr" "$@" ;;
+	gup) sh "$repo/tools/bench_gup.sh" "$build" "$@" ;;
+	vfio)
+		# Bound once, by the first vfio group.
+		if [ -z "$vfio_ids" ]; then
+			if ! vfio_ids=$(sh "$repo/tests/vfio/bind.sh"); then
+				echo "bench_vfio: ABORT: tests/vfio/bind.sh: $vfio_ids" >&2
+				vfio_ids=
+				return 1
+			fi
+			echo "vfio: edu $vfio_ids (BDF, IOMMU group) bound to vfio-pci" >&2
+		fi
+		# shellcheck disable=SC2086 # "BDF GROUP"
+		set -- $vfio_ids "$@"
+		bdf=$1 group=$2
+		shift 2
+		"$build/bench_vfio" -d "$bdf" -g "$group" "$@" ;;
+	esac >/tmp/group.csv 2>>/tmp/group.err
 }
 : >"$csv"
 while [ $# -gt 0 ]; do
@@ -51,11 +74,19 @@ while [ $# -gt 0 ]; do
 		[ "$a" = -- ] && break
 		group="$group $a"
 	done
+	: >/tmp/group.csv
+	: >/tmp/group.err
 	# shellcheck disable=SC2086 # a group is a list of options
-	run_group $group
+	run_group $group || rc=1
+	cat /tmp/group.err
+	if [ -s "$csv" ]; then
+		tail -n +2 /tmp/group.csv >>"$csv"
+	else
+		cat /tmp/group.csv >"$csv"
+	fi
 done
 cp "$csv" "$LAB_OUT/bench.csv"
-echo "bench_reg_mr: exit $rc, $(($(wc -l <"$csv") - 1)) CSV lines"
+echo "bench: exit $rc, $(($(wc -l <"$csv") - 1)) CSV lines"
 if dmesg | grep -qE 'WARNING:|BUG:|Oops|Call Trace'; then
 	echo "kernel log: WARN/BUG/Oops:"
 	dmesg | grep -E -A20 'WARNING:|BUG:|Oops' | head -60
