@@ -1362,6 +1362,27 @@ static void gvk_test_longterm_movable(struct kunit *test)
 	}
 }
 
+/*
+ * GUP-fast pauses a vector walk after 8 PTE tables to bound the time it
+ * runs with interrupts off (GUP_FAST_VEC_BUDGET in mm/gup.c), and goes on:
+ * a call over several times that, starting and ending inside a table, into
+ * output that holds it all, still pins the whole range in one call, with
+ * the reference's extents and pins.
+ */
+static void gvk_test_long_walk(struct kunit *test)
+{
+	const unsigned long len = 24 * PMD_SIZE;
+	unsigned long nr = gvk_inner_pages(len);
+	struct gvk_area area;
+	unsigned long start;
+
+	start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true) +
+		GVK_HEAD_BYTES;
+	KUNIT_EXPECT_EQ(test, gvk_check(test, GVK_FAST, start, nr, FOLL_WRITE),
+			(long)nr);
+	gvk_unmap(test, &area);
+}
+
 /* Errors and short pins */
 
 #define GVK_HOLE	(~0UL)
@@ -1573,6 +1594,7 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE_PARAM(gvk_test_nearly_full, gvk_backing_gen_params),
 	KUNIT_CASE(gvk_test_neighbours),
 	KUNIT_CASE(gvk_test_zero_page),
+	KUNIT_CASE(gvk_test_long_walk),
 	KUNIT_CASE_PARAM(gvk_test_longterm, gvk_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_longterm_movable,
 			 gvk_movable_backing_gen_params),
