@@ -4,9 +4,10 @@
 Usage: bench-report.py RUNS_DIR OUT_DIR [--tree-diff FILE]
 
 RUNS_DIR holds one directory per boot, MODE-ROUND-TREE (e.g. wall-1-stock),
-each with the bench.csv that tools/bench_reg_mr wrote in the guest
-(kind,size,op,n,min_us,median_us,max_us) and env.txt, plus boots.csv
-(mode,round,tree,rc,seconds,load1) written by lab/bench.sh.
+each with the bench.csv that tools/bench/job.sh wrote in the guest
+(kind,size,op,n,min_us,median_us,max_us: the lines of tools/bench_reg_mr,
+tools/bench_gup.sh and tools/bench_vfio, see OPS) and env.txt, plus
+boots.csv (mode,round,tree,rc,seconds,load1) written by lab/bench.sh.
 --tree-diff names the list of files in which the patched tree differs from
 stock; an empty list makes this an A/A run.
 
@@ -35,6 +36,58 @@ MODES = {
               "1 guest µs = 1000 guest instructions",
 }
 AA = "A/A (series empty or identical): ratios are the noise floor"
+TITLE = "ibv_reg_mr (rxe0), gup_test pins, VFIO type1 and iommufd map/unmap"
+
+# Every op the benches print, by bench, in table order: (op, what it times).
+OPS = {
+    "ibv_reg_mr on rxe0 (tools/bench_reg_mr)": [
+        ("reg", "ibv_reg_mr(): ib_umem pins the MR and rxe builds its map"),
+        ("dereg", "ibv_dereg_mr(): unmap and unpin"),
+    ],
+    "GUP through mm/gup_test (tools/bench_gup.sh)": [
+        ("gup_pin_get", "the best pin API the tree offers the caller: stock "
+         "-a pin_user_pages_fast() into a page array, patched -v "
+         "pin_user_pages_vec() into PFN extents"),
+        ("gup_pin_put", "unpin of the same: unpin_user_pages() on stock, "
+         "gup_vec_unpin() on patched"),
+        ("gup_pages_get", "-a pin_user_pages_fast() into a page array on "
+         "both trees: the path every existing caller uses (no regression "
+         "expected)"),
+        ("gup_pages_put", "unpin_user_pages() on both trees"),
+        ("gup_longterm_get", "FOLL_LONGTERM pins: stock -L pin_user_pages(), "
+         "patched -V pin_user_pages_vec()"),
+        ("gup_longterm_put", "unpin of the same"),
+    ],
+    "VFIO through edu (tools/bench_vfio)": [
+        ("type1_map", "VFIO_IOMMU_MAP_DMA of the whole region, type1 "
+         "container: the series converts its pinning"),
+        ("type1_unmap", "VFIO_IOMMU_UNMAP_DMA of the same"),
+        ("ioas_map", "iommufd IOMMU_IOAS_MAP with the device attached: "
+         "iommufd is not converted by the series, a reference; but it pins "
+         "with pin_user_pages_fast() into page arrays, as gup_pages_get"),
+        ("ioas_unmap", "iommufd IOMMU_IOAS_UNMAP (reference; unpins with "
+         "unpin_user_page_range_dirty_lock())"),
+        ("ioas_map_file", "iommufd IOMMU_IOAS_MAP_FILE of the memfd, "
+         "memfd2m only (reference)"),
+        ("ioas_unmap_file", "IOMMU_IOAS_UNMAP of that (reference)"),
+    ],
+}
+OP_ORDER = [op for ops in OPS.values() for op, _ in ops]
+# The ops whose code the series leaves alone: their stock/patched ratios
+# are an A/A-like check of the noise within an A/B run.
+REFERENCE_OPS = ("ioas_",)
+PLOT_OPS = ("reg", "dereg", "type1_map", "type1_unmap", "gup_pin_get")
+
+
+def bench_of(op):
+    for bench, ops in OPS.items():
+        if any(o == op for o, _ in ops):
+            return bench
+    return "other"
+
+
+def op_rank(op):
+    return (OP_ORDER.index(op), "") if op in OP_ORDER else (len(OP_ORDER), op)
 
 
 def fmt_size(n):
@@ -132,15 +185,25 @@ def kind_order(cells):
     return order
 
 
-def sorted_keys(cells, mode):
+def benches(cells):
+    """The benches that have cells, in OPS order."""
+    have = {bench_of(k[3]) for k in cells}
+    return [b for b in list(OPS) + ["other"] if b in have]
+
+
+def sorted_keys(cells, mode, bench=None):
+    """A mode's cells, by bench, then kind, size and op."""
     kinds = kind_order(cells)
-    keys = [k for k in cells if k[0] == mode]
-    return sorted(keys, key=lambda k: (kinds.index(k[1]), k[2], k[3] != "reg"))
+    names = list(OPS) + ["other"]
+    keys = [k for k in cells if k[0] == mode and
+            (bench is None or bench_of(k[3]) == bench)]
+    return sorted(keys, key=lambda k: (names.index(bench_of(k[3])),
+                                       kinds.index(k[1]), k[2], op_rank(k[3])))
 
 
-def table_rows(cells, mode):
+def table_rows(cells, mode, bench=None):
     rows = []
-    for key in sorted_keys(cells, mode):
+    for key in sorted_keys(cells, mode, bench):
         cell = cells[key]
         s, p = cell.tree_stats("stock"), cell.tree_stats("patched")
         ratio, rmin, rmax = cell.ratios()
@@ -170,14 +233,17 @@ def spread(ranges):
 
 
 def noise_summary(cells, mode):
-    """(A/B per-round spread, same-kernel boot/boot spread) of one mode."""
+    """(A/B per-round spread, same-kernel boot/boot spread, spread of the
+    reference ops' stock/patched ratios) of one mode."""
     keys = sorted_keys(cells, mode)
+    ref = [k for k in keys if k[3].startswith(REFERENCE_OPS)]
     return (spread([cells[k].ratios()[1:] for k in keys]),
-            spread([cells[k].same_kernel() for k in keys]))
+            spread([cells[k].same_kernel() for k in keys]),
+            spread([(r, r) for r in (cells[k].ratios()[0] for k in ref)]))
 
 
 def noise_lines(cells, mode, aa):
-    ab, same = noise_summary(cells, mode)
+    ab, same, ref = noise_summary(cells, mode)
     out = []
     if ab:
         what = "A/A stock/patched (noise floor)" if aa else "A/B stock/patched per round"
@@ -186,6 +252,11 @@ def noise_lines(cells, mode, aa):
     if same:
         out.append(f"same kernel boot/boot (A/A noise), {mode}, {TCG}: largest "
                    f"|ratio-1| {same[0]:.3f}, median {same[1]:.3f}")
+    if ref:
+        out.append(f"iommufd ioas_* stock/patched (not converted by the "
+                   f"series: A/A-like, but ioas_map shares the page-array "
+                   f"GUP path), {mode}, {TCG}: largest |ratio-1| "
+                   f"{ref[0]:.3f}, median {ref[1]:.3f}")
     return out
 
 
@@ -202,11 +273,16 @@ def print_table(cells, mode, aa):
     print(f"\n== {mode}: {MODES.get(mode, mode)} -- {TCG}")
     if aa:
         print(f"   {AA}")
-    rows = [HEAD] + table_rows(cells, mode)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
-    for r in rows:
-        print("  " + "  ".join(c.rjust(w) if i > 2 else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))))
+    for bench in benches(cells):
+        rows = table_rows(cells, mode, bench)
+        if not rows:
+            continue
+        print(f"  -- {bench}")
+        rows = [HEAD] + rows
+        widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
+        for r in rows:
+            print("  " + "  ".join(c.rjust(w) if i > 2 else c.ljust(w)
+                                   for i, (c, w) in enumerate(zip(r, widths))))
     for line in noise_lines(cells, mode, aa):
         print("  " + line)
 
@@ -252,9 +328,12 @@ def env_line(runs_dir):
 
 
 def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
-    out = [f"# ibv_reg_mr / ibv_dereg_mr on rxe0, stock vs patched: {TCG}", ""]
+    out = [f"# {TITLE}, stock vs patched: {TCG}", ""]
     if aa:
         out += [f"**{AA}.**", ""]
+    elif tree_diff is None:
+        out += ["A/A or A/B unknown: no list of the files in which the "
+                "patched tree differs from stock.", ""]
     else:
         out += [f"A/B: the patched tree differs from stock in {len(tree_diff)} "
                 f"file(s): {', '.join(tree_diff[:12])}"
@@ -263,9 +342,32 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
         f"Guest kernels: {env_line(runs_dir)}; `bench` config (no DEBUG_VM, no "
         "lockdep).",
         "Boots per mode: stock, patched, stock, patched. In each boot, "
-        "tools/bench_reg_mr times every cell's reg/dereg pairs after warm-up, "
-        "on pre-faulted memory whose backing it verified, then moves data "
-        "through the MR and checks the bytes and the pin balance.",
+        "tools/bench/job.sh runs three benches, each timing every cell "
+        "(kind, size, op) after warm-up, on pre-faulted memory whose backing "
+        "it verified, with exact pin-balance checks (nr_foll_pin_acquired - "
+        "nr_foll_pin_released): tools/bench_reg_mr (ibv_reg_mr on rxe0, "
+        "then data moved through the MR and checked), tools/bench_gup.sh "
+        "(the tree's mm/gup_test) and tools/bench_vfio (edu behind the "
+        "emulated intel-iommu: type1, then iommufd with edu attached through "
+        "its VFIO cdev; one untimed map per cell checks the pins and a DMA "
+        "through the IOMMU).", "",
+        "Ops:", ""]
+    for bench, ops in OPS.items():
+        out.append(f"- {bench}:")
+        out += [f"  - `{op}`: {what}." for op, what in ops]
+    out += [
+        "", "gup_test times one ioctl that pins the whole size, 512 pages a "
+        "call, then one that unpins it all; it reports whole µs. An op whose "
+        "readings come under 100 µs is timed over K ioctls per figure (K "
+        "from a first pass, so that each figure covers at least 100 µs) and "
+        "its figures are the mean per ioctl, each reading still truncated "
+        "to the µs.", "",
+        "The ioas_* ops run iommufd, which the series does not convert: a "
+        "reference column whose stock/patched ratio is an A/A-like check of "
+        "the noise in an A/B run. Not quite for ioas_map: iommufd pins with "
+        "pin_user_pages_fast() into page arrays, whose internals the series "
+        "reworks, so ioas_map moves with gup_pages_get; ioas_unmap and "
+        "ioas_unmap_file are the cleaner check.", "",
         "Median: over boots, of each boot's median; min and max: over all runs "
         "of all boots. stock/patched: ratio of medians (above 1: patched "
         "faster); per-round range: each round's stock boot over its patched "
@@ -274,8 +376,11 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
         "absolute times, with hardware.", ""]
     for mode in modes:
         out += [f"## {mode}: {MODES.get(mode, mode)} — {TCG}", ""]
-        out += md_table(table_rows(cells, mode))
-        out += [""] + [f"- {line}." for line in noise_lines(cells, mode, aa)] + [""]
+        for bench in benches(cells):
+            rows = table_rows(cells, mode, bench)
+            if rows:
+                out += [f"### {bench}, {mode} — {TCG}", ""] + md_table(rows) + [""]
+        out += [f"- {line}." for line in noise_lines(cells, mode, aa)] + [""]
     config = os.path.join(runs_dir, "config.txt")
     if os.path.isfile(config):
         with open(config) as f:
@@ -324,12 +429,14 @@ def gnuplot(script, cwd):
     return r.returncode == 0
 
 
-def panel(files, mode, op, title, plots):
+def panel(files, mode, op, title, plots, kinds):
+    """One plot; a kind has the same colour (its place in @kinds) in all."""
     head = [f'set title "{mode} ({MODES.get(mode, mode).split(":")[0]}), {op}: {title}"']
     parts = []
-    for i, name in enumerate(files):
+    for name in files:
         kind = name.split("-", 2)[2][:-4]
-        parts += [p.format(f=f"plot/{name}", k=kind, c=i + 1) for p in plots]
+        parts += [p.format(f=f"plot/{name}", k=kind, c=kinds.index(kind) + 1)
+                  for p in plots]
     return head + ["plot " + ", \\\n  ".join(parts)]
 
 
@@ -342,27 +449,30 @@ def write_plots(cells, modes, out_dir):
     shutil.rmtree(plot_dir, ignore_errors=True)
     os.makedirs(plot_dir)
     files = write_plot_data(cells, modes, plot_dir)
-    panels = [(m, op) for m in modes for op in ("reg", "dereg") if files.get((m, op))]
+    panels = [(m, op) for m in modes for op in PLOT_OPS if files.get((m, op))]
     if not panels:
         return
     sizes = sorted({k[2] for k in cells})
     xtics = ", ".join(f'"{fmt_size(n).replace(" ", "")}" {n}' for n in sizes)
     common = [f"set terminal pngcairo noenhanced size 1400,{450 * ((len(panels) + 1) // 2)} font ',10'",
-              "set logscale x 2", f"set xtics rotate by -30 ({xtics})", "set xlabel 'MR size'",
+              "set logscale x 2", f"set xtics rotate by -30 ({xtics})", "set xlabel 'size (MR, pinned range, DMA mapping)'",
               f"set xrange [{sizes[0] / 1.5}:{sizes[-1] * 1.5}]",
               "set key outside right", "set grid",
               f"set multiplot layout {(len(panels) + 1) // 2},2 title '{{}}'"]
-    ratio = [c.replace("{}", f"ibv_reg_mr/dereg_mr stock/patched median ratio, {TCG}")
-             for c in common] + ["set ylabel 'stock / patched'",
+    kinds = kind_order(cells)
+    ratio = [c.replace("{}", f"{TITLE}: stock/patched median ratio, {TCG}")
+             for c in common] + ["set logscale y 10", "set ylabel 'stock / patched'",
                                "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2"]
-    lat = [c.replace("{}", f"ibv_reg_mr/dereg_mr median latency, {TCG}")
+    lat = [c.replace("{}", f"{TITLE}: median latency, {TCG}")
            for c in common] + ["set logscale y 10", "set ylabel 'µs (guest clock)'"]
     for mode, op in panels:
         ratio += panel(files[(mode, op)], mode, op, "ratio (bars: per-round range)",
-                       ["'{f}' u 1:2:3:4 w yerrorlines lc {c} t '{k}'"])
-        lat += panel(files[(mode, op)], mode, op, "median (line: stock, points: patched)",
-                     ["'{f}' u 1:5 w lines lc {c} t '{k} stock'",
-                      "'{f}' u 1:6 w points lc {c} pt 7 t '{k} patched'"])
+                       ["'{f}' u 1:2:3:4 w yerrorlines lc {c} t '{k}'"], kinds)
+        # Stock with open points too: an op with one size has no line.
+        lat += panel(files[(mode, op)], mode, op,
+                     "median (line, open: stock; filled: patched)",
+                     ["'{f}' u 1:5 w linespoints lc {c} pt 6 t '{k} stock'",
+                      "'{f}' u 1:6 w points lc {c} pt 7 t '{k} patched'"], kinds)
     if gnuplot("\n".join(["set output 'bench.png'"] + ratio + ["unset multiplot"]), out_dir):
         print(f"bench-report: {os.path.join(out_dir, 'bench.png')}")
     if gnuplot("\n".join(["set output 'bench-latency.png'"] + lat + ["unset multiplot"]), out_dir):
@@ -378,7 +488,7 @@ def main():
     boots = read_boots(a.runs_dir)
     if not boots:
         sys.exit(f"bench-report: no bench.csv under {a.runs_dir}")
-    tree_diff = []
+    tree_diff = None if a.tree_diff is None else []
     if a.tree_diff:
         with open(a.tree_diff) as f:
             tree_diff = [l.strip() for l in f if l.strip()]
@@ -386,7 +496,7 @@ def main():
     cells = merge(boots)
     modes = [m for m in MODES if any(k[0] == m for k in cells)]
     modes += sorted({k[0] for k in cells} - set(modes))
-    print(f"ibv_reg_mr / ibv_dereg_mr on rxe0, {len(boots)} boots -- every figure: {TCG}")
+    print(f"{TITLE}, {len(boots)} boots -- every figure: {TCG}")
     if aa:
         print(AA)
     elif a.tree_diff:

@@ -7,11 +7,18 @@
 # 2. Boots stock, patched, stock, patched (A B A B) in each mode:
 #      wall    MTTCG, 2 vCPUs: the guest clock is host wall time
 #      icount  1 vCPU, -icount shift=0: 1 guest µs = 1000 guest instructions
-#    Each boot runs tools/bench/job.sh: bench_reg_mr times ibv_reg_mr and
-#    ibv_dereg_mr on rxe0 by memory kind and size, after verifying the
-#    backing, and checks bytes and pin balance through every MR. A wall-time
-#    boot holds the build lock, so no kernel build shares the two cores with
-#    it; icount boots do not need to.
+#    Each boot runs tools/bench/job.sh, which runs, by memory kind and size,
+#    after verifying the backing and with exact pin-balance checks:
+#      bench_reg_mr  ibv_reg_mr / ibv_dereg_mr on rxe0, bytes checked by
+#                    RDMA through every MR
+#      bench_gup.sh  the tree's mm/gup_test: the best pin API for the caller
+#                    (pin_user_pages_fast on stock, pin_user_pages_vec on
+#                    patched), the page-array path, and FOLL_LONGTERM pins
+#      bench_vfio    VFIO type1 MAP_DMA / UNMAP_DMA, then iommufd IOAS_MAP /
+#                    IOAS_UNMAP (not converted by the series: a reference),
+#                    with the edu device attached and a DMA check per cell
+#    A wall-time boot holds the build lock, so no kernel build shares the two
+#    cores with it; icount boots do not need to.
 # 3. lab/bench-report.py merges the boots into build/bench/bench.{csv,md}
 #    and bench.png. When the patched tree equals stock (empty series) the run
 #    is A/A and the report says its ratios are the noise floor.
@@ -19,8 +26,10 @@
 # Environment (default):
 #   BENCH_MODES   "wall icount"
 #   BENCH_ROUNDS  2             (A B pairs per mode)
-#   BENCH_ARGS_WALL, BENCH_ARGS_ICOUNT  job.sh arguments: bench_reg_mr
-#                 argument groups separated by "--" (default: matrix below)
+#   BENCH_ARGS_WALL, BENCH_ARGS_ICOUNT  job.sh arguments: argument groups
+#                 separated by "--", each for bench_reg_mr or, after the
+#                 word gup or vfio, for bench_gup.sh or bench_vfio (default:
+#                 matrix below)
 #   BENCH_MEM 4G, BENCH_HUGE2M 520, BENCH_HUGE1G 1: guest memory and the
 #                 hugetlb pools the 1 GiB cells need
 #   BENCH_TIMEOUT 1800          seconds per boot
@@ -38,13 +47,17 @@ out=$repo/build/bench
 runs=$out/runs
 lock=$LAB_CACHE/build.lock
 
-# The default matrix, RUNS timed after WARMUP per cell: huge-page kinds up
-# to 1 GiB, 4K kinds (slow to fault in under TCG) up to 512 MiB. THP first,
-# while free memory is least fragmented.
+# The default matrix, RUNS timed after WARMUP per cell: ibv_reg_mr with
+# huge-page kinds up to 1 GiB, 4K kinds (slow to fault in under TCG) up to
+# 512 MiB, THP first, while free memory is least fragmented; then gup_test
+# and VFIO at their programs' defaults: gup 256 MiB (1 GiB for huge1g) of
+# thp,4k,huge2m,huge1g, 512 pages a call; VFIO 4K,2M,64M,512M (and 1G for
+# huge1g) of thp,4k,huge2m,memfd2m,huge1g.
 matrix() { # RUNS WARMUP
 	local sizes=4K,64K,1M,16M,256M,512M
 	echo "-k thp,huge2m,memfd2m,huge1g -s $sizes,1G -n $1 -w $2" \
-		"-- -k 4k,memfd -s $sizes -n $1 -w $2"
+		"-- -k 4k,memfd -s $sizes -n $1 -w $2" \
+		"-- gup -n $1 -w $2 -- vfio -n $1 -w $2"
 }
 
 # Wall time is noisy: more runs. Instruction counts barely move: fewer, as
