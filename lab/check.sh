@@ -89,6 +89,22 @@ if [ "$tree" != stock ]; then
 fi
 
 # --- guest tests -------------------------------------------------------------
+# perftest's figures (tests/rxe/perftest.sh), beside those `make
+# check-stock` recorded for stock 7.3 in tests/expected/stock/perftest.txt.
+perftest_figures() {
+	local got=$results/rxe/perftest.txt want=$repo/tests/expected/stock/perftest.txt
+	[ -s "$got" ] || return 0
+	if [ "$tree" = stock ]; then
+		cp "$got" "$want"
+		return 0
+	fi
+	lab_say check "perftest on rxe0 (QEMU TCG, not hardware; one run each, noisy):"
+	awk 'FILENAME == ARGV[1] { stock[$1 " " $2] = $3; next }
+	     $2 != "bytes" { printf "    %-16s %-13s stock %9s  patched %9s\n", $1, $2,
+			     ($1 " " $2) in stock ? stock[$1 " " $2] : "-", $3 }' \
+		"$([ -f "$want" ] && echo "$want" || echo /dev/null)" "$got"
+}
+
 guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 	local name=$1 mem=$2 h2m=$3 h1g=$4 to=$5
 	shift 5
@@ -109,7 +125,8 @@ guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 		cp "$r" "$repo/tests/expected/stock/$name.txt"
 	fi
 }
-guest_layer rxe 4G 300 1 900 rxe/link.sh rxe/pingpong.sh rxe/mr.sh
+guest_layer rxe 4G 300 1 900 rxe/link.sh rxe/pingpong.sh rxe/mr.sh rxe/perftest.sh
+perftest_figures
 guest_layer vfio 4G 300 1 600 vfio/run.sh vfio/qemu_passthrough.sh
 guest_layer pyverbs 4G 128 1 600 pyverbs/run.sh
 # 4G holds one 1 GiB hugetlb page: cow/gup_longterm skip their 1G cases
