@@ -18,8 +18,35 @@
  * A cell prints its CSV lines only if all of that passed:
  *   kind,size,op,n,min_us,median_us,max_us
  *
+ *
+ * --mem-report (-M) measures memory instead of time: for each kind and size
+ * (default 1G), MEM_REPS times, the kernel memory one registration holds,
+ * as /proc/meminfo deltas between before ibv_reg_mr and after it (per-CPU
+ * counters folded by vm/stat_refresh first): SUnreclaim + VmallocUsed is
+ * what the MR holds in kmalloc/vmalloc (kmalloc_large pages count in
+ * SUnreclaim), MemFree's drop also counts pages taken straight from the page
+ * allocator (scatterlist chunks), and both are scaled to one registered GiB.
+ * After deregistration SUnreclaim + VmallocUsed must be back within
+ * MEM_NOISE_KB. Exactly size/4K pages must be pinned while registered.
+ *   mem,kind,size,reps,held_kib,sunreclaim_kib,vmalloc_kib,slab_kib,
+ *   memfree_drop_kib,held_kib_per_gib,memfree_kib_per_gib,residual_kib
+ * (medians over the reps; memory figures, not timing).
+ *
+ * --max-mr (-X) probes the largest MR of each kind: sizes (default
+ * 512M,1G,1536M,2G,3G,4G) are tried in order, each on a fresh mapping, until
+ * one does not fit in free memory or its registration fails; a registration
+ * that succeeds moves data (the sampled RDMA WRITE/READ checks) and must pin
+ * exactly size/4K pages. /dev/kmsg is read after every ibv_reg_mr for
+ * "WARNING:" records.
+ *   maxmr,kind,size,result,errno,kernel_warn,reg_ms_qemu_tcg
+ *   maxmr_largest,kind,largest_ok,stopped_at,why
+ * (result: ok, fail (ibv_reg_mr failed), nomem (no room to map it; not a
+ * registration failure), backing (not backed as the kind says).)
+ * Either mode checks at the end that the pin balance is what it was at the
+ * start, exactly.
+ *
  * Usage: bench_reg_mr [-d DEV] [-g GID] [-k KINDS] [-s SIZES] [-n RUNS]
- *                     [-w WARMUP]
+ *                     [-w WARMUP] [--mem-report] [--max-mr]
  *   KINDS  comma list of thp,4k,memfd,huge2m,memfd2m,huge1g (default all)
  *   SIZES  comma list of byte counts with optional K/M/G, multiples of 4K
  * Needs root (PFNs in /proc/self/pagemap, vm/stat_refresh) and enough
@@ -56,6 +83,9 @@
 #define CQ_TIMEOUT_NS	(10LL * 1000 * 1000 * 1000)
 #define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ)
+#define MEM_REPS	3	/* registrations measured per --mem-report cell */
+#define MEM_NOISE_KB	256	/* what dereg may leave behind, in KiB */
+#define MEM_MARGIN	(256UL << 20) /* room a 4K/THP/shmem probe leaves free */
 
 enum backing {
 	BACK_4K,	/* order-0 pages only */
@@ -114,6 +144,8 @@ struct options {
 	int nsizes;
 	int runs;
 	int warmup;
+	bool mem_report;	/* --mem-report instead of timing */
+	bool max_mr;		/* --max-mr instead of timing */
 };
 
 static int pagemap_fd = -1, kpageflags_fd = -1;
@@ -750,6 +782,341 @@ static int run_kind(const struct kind *k, struct loopback *lb,
 	return failed;
 }
 
+/* ---- --mem-report and --max-mr --------------------------------------- */
+
+struct meminfo {
+	long long slab_kb, sunreclaim_kb, vmalloc_kb, free_kb, avail_kb;
+};
+
+/* /proc/meminfo, after folding the per-CPU vmstat deltas into it. */
+static bool meminfo_read(struct meminfo *m)
+{
+	char line[256], name[64];
+	long long kb;
+	FILE *f;
+
+	f = fopen("/proc/sys/vm/stat_refresh", "w");
+	if (!f)
+		return false;
+	fputs("1\n", f);
+	if (fclose(f))
+		return false;
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return false;
+	memset(m, 0xff, sizeof(*m));	/* all -1 */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^:]: %lld", name, &kb) != 2)
+			continue;
+		if (!strcmp(name, "Slab"))
+			m->slab_kb = kb;
+		else if (!strcmp(name, "SUnreclaim"))
+			m->sunreclaim_kb = kb;
+		else if (!strcmp(name, "VmallocUsed"))
+			m->vmalloc_kb = kb;
+		else if (!strcmp(name, "MemFree"))
+			m->free_kb = kb;
+		else if (!strcmp(name, "MemAvailable"))
+			m->avail_kb = kb;
+	}
+	fclose(f);
+	return m->slab_kb >= 0 && m->sunreclaim_kb >= 0 && m->vmalloc_kb >= 0 &&
+	       m->free_kb >= 0 && m->avail_kb >= 0;
+}
+
+static long long held_kb(const struct meminfo *m)
+{
+	return m->sunreclaim_kb + m->vmalloc_kb;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static long long median_ll(long long *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_ll);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+enum { M_HELD, M_SUNRECLAIM, M_VMALLOC, M_SLAB, M_FREE, M_RESIDUAL, M_NR };
+
+/* One registration of the cell's MR, measured; @d gets the M_* deltas. */
+static bool mem_measure(const struct cell *c, struct ibv_pd *pd, long long *d)
+{
+	long long want = c->size / SZ_4K, pins;
+	struct meminfo m0, m1, m2;
+	struct pinbal pb;
+	struct ibv_mr *mr;
+
+	if (pinbal_read(&pb) || !meminfo_read(&m0))
+		return cell_abort(c, "cannot read the pin balance or /proc/meminfo");
+	mr = ibv_reg_mr(pd, c->rg->base, c->size, MR_ACCESS);
+	if (!mr)
+		return cell_abort(c, "ibv_reg_mr: %s", strerror(errno));
+	if (!meminfo_read(&m1))
+		return cell_abort(c, "cannot read /proc/meminfo");
+	pins = pinbal_delta(&pb);
+	if (ibv_dereg_mr(mr))
+		return cell_abort(c, "ibv_dereg_mr: %s", strerror(errno));
+	if (!meminfo_read(&m2))
+		return cell_abort(c, "cannot read /proc/meminfo");
+	if (pins != want)
+		return cell_abort(c, "%lld pages pinned while registered, want %lld",
+				  pins, want);
+	pins = pinbal_delta(&pb);
+	if (pins)
+		return cell_abort(c, "pin balance %+lld after deregistration", pins);
+	d[M_HELD] = held_kb(&m1) - held_kb(&m0);
+	d[M_SUNRECLAIM] = m1.sunreclaim_kb - m0.sunreclaim_kb;
+	d[M_VMALLOC] = m1.vmalloc_kb - m0.vmalloc_kb;
+	d[M_SLAB] = m1.slab_kb - m0.slab_kb;
+	d[M_FREE] = m0.free_kb - m1.free_kb;
+	d[M_RESIDUAL] = held_kb(&m2) - held_kb(&m0);
+	return true;
+}
+
+static bool mem_cell(const struct cell *c, struct ibv_pd *pd)
+{
+	long long d[MEM_REPS][M_NR], v[MEM_REPS], med[M_NR];
+	double per_gib = (double)SZ_1G / c->size;
+	int i, r;
+
+	if (!check_backing(c))
+		return false;
+	for (r = 0; r < MEM_REPS; r++)
+		if (!mem_measure(c, pd, d[r]))
+			return false;
+	for (i = 0; i < M_NR; i++) {
+		for (r = 0; r < MEM_REPS; r++)
+			v[r] = d[r][i];
+		med[i] = median_ll(v, MEM_REPS);
+	}
+	if (med[M_RESIDUAL] > MEM_NOISE_KB || med[M_RESIDUAL] < -MEM_NOISE_KB)
+		return cell_abort(c, "SUnreclaim + VmallocUsed %+lld kB after deregistration (noise: %d kB)",
+				  med[M_RESIDUAL], MEM_NOISE_KB);
+	if (!check_backing(c))
+		return false;
+	printf("mem,%s,%zu,%d,%lld,%lld,%lld,%lld,%lld,%.0f,%.0f,%lld\n",
+	       c->rg->kind->name, c->size, MEM_REPS, med[M_HELD],
+	       med[M_SUNRECLAIM], med[M_VMALLOC], med[M_SLAB], med[M_FREE],
+	       med[M_HELD] * per_gib, med[M_FREE] * per_gib, med[M_RESIDUAL]);
+	fflush(stdout);
+	return true;
+}
+
+/* Every size of one kind, on one region as large as the largest. */
+static int mem_kind(const struct kind *k, struct ibv_pd *pd,
+		    const struct options *o)
+{
+	struct region rg = { 0 };
+	struct cell c = { .rg = &rg };
+	size_t max = 0;
+	int i, failed = 0;
+	char sz[24];
+
+	for (i = 0; i < o->nsizes; i++)
+		max = o->sizes[i] > max ? o->sizes[i] : max;
+	if (!region_map(&rg, k, max)) {
+		region_unmap(&rg);
+		fprintf(stderr, "bench_reg_mr: ABORT kind %s: no memory to test\n", k->name);
+		return o->nsizes;
+	}
+	for (i = 0; i < o->nsizes; i++) {
+		c.size = o->sizes[i];
+		format_size(sz, sizeof(sz), c.size);
+		snprintf(c.label, sizeof(c.label), "%s %s", k->name, sz);
+		if (!mem_cell(&c, pd))
+			failed++;
+	}
+	region_unmap(&rg);
+	return failed;
+}
+
+/* Free pages of @k's hugetlb size, or -1. */
+static long hugetlb_free(const struct kind *k)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages",
+		 k->leaf >> 10);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* Whether a region of @size bytes of @k can be faulted in without the OOM killer. */
+static bool mem_fits(const struct kind *k, size_t size)
+{
+	struct meminfo m;
+
+	if (k->backing == BACK_HUGETLB)
+		return hugetlb_free(k) >= (long)(round_up(size, k->leaf) / k->leaf);
+	return meminfo_read(&m) &&
+	       (size_t)m.avail_kb * 1024 >= round_up(size, SZ_2M) + MEM_MARGIN;
+}
+
+/*
+ * Kernel log records since the last call that hold "WARNING:" (each is
+ * echoed to stderr). @fd is /dev/kmsg opened non-blocking at its end.
+ */
+static int kmsg_warnings(int fd)
+{
+	char rec[8192];
+	ssize_t n;
+	int warns = 0;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n <= 0)
+			return warns;
+		rec[n] = 0;
+		if (strstr(rec, "WARNING:")) {
+			warns++;
+			fprintf(stderr, "bench_reg_mr: kernel: %s", strchr(rec, ';') ?
+				strchr(rec, ';') + 1 : rec);
+		}
+	}
+}
+
+enum probe { PROBE_OK, PROBE_FAIL, PROBE_NOMEM, PROBE_BACKING, PROBE_BROKEN };
+
+static const char *const probe_names[] = {
+	"ok", "fail", "nomem", "backing", "broken",
+};
+
+/* Register c->size bytes once; PROBE_BROKEN if it registered but misbehaved. */
+static enum probe probe_one(const struct cell *c, struct loopback *lb, int kmsg,
+			    int *err, int *warns, double *reg_ms)
+{
+	long long want = c->size / SZ_4K, d;
+	struct pinbal pb;
+	struct ibv_mr *mr;
+	int64_t t0;
+	bool ok;
+
+	if (pinbal_read(&pb)) {
+		cell_abort(c, "cannot read the pin balance");
+		return PROBE_BROKEN;
+	}
+	kmsg_warnings(kmsg);
+	t0 = now_ns();
+	mr = ibv_reg_mr(lb->pd, c->rg->base, c->size, MR_ACCESS);
+	*err = mr ? 0 : errno;
+	*reg_ms = (now_ns() - t0) / 1e6;
+	*warns = kmsg_warnings(kmsg);
+	if (!mr) {
+		d = pinbal_delta(&pb);
+		if (d) {
+			cell_abort(c, "pin balance %+lld after a failed ibv_reg_mr", d);
+			return PROBE_BROKEN;
+		}
+		return PROBE_FAIL;
+	}
+	d = pinbal_delta(&pb);
+	ok = d == want ? true :
+	     cell_abort(c, "%lld pages pinned while registered, want %lld", d, want);
+	ok = ok && transfers_check(c, lb, mr);
+	if (ibv_dereg_mr(mr))
+		ok = cell_abort(c, "ibv_dereg_mr: %s", strerror(errno));
+	d = pinbal_delta(&pb);
+	if (ok && d)
+		ok = cell_abort(c, "pin balance %+lld after deregistration", d);
+	return ok ? PROBE_OK : PROBE_BROKEN;
+}
+
+/* Sizes in order until one does not map or does not register. */
+static int max_mr_kind(const struct kind *k, struct loopback *lb, int kmsg,
+		       const struct options *o)
+{
+	struct region rg = { 0 };
+	struct cell c = { .rg = &rg };
+	enum probe res = PROBE_OK;
+	size_t largest = 0;
+	double reg_ms;
+	int i, err, warns;
+	char sz[24], big[24];
+
+	for (i = 0; i < o->nsizes && res == PROBE_OK; i++) {
+		c.size = o->sizes[i];
+		format_size(sz, sizeof(sz), c.size);
+		snprintf(c.label, sizeof(c.label), "%s %s", k->name, sz);
+		err = warns = 0;
+		reg_ms = 0;
+		if (!mem_fits(k, c.size) || !region_map(&rg, k, c.size))
+			res = PROBE_NOMEM;
+		else if (!check_backing(&c))
+			res = PROBE_BACKING;
+		else
+			res = probe_one(&c, lb, kmsg, &err, &warns, &reg_ms);
+		region_unmap(&rg);
+		printf("maxmr,%s,%zu,%s,%s,%d,%.1f\n", k->name, c.size,
+		       probe_names[res], err ? strerrorname_np(err) : "-", warns,
+		       reg_ms);
+		fflush(stdout);
+		if (res == PROBE_OK)
+			largest = c.size;
+	}
+	format_size(big, sizeof(big), largest);
+	printf("maxmr_largest,%s,%s,%s,%s\n", k->name, largest ? big : "none",
+	       res == PROBE_OK ? "-" : sz,
+	       res == PROBE_OK ? "all sizes registered" : probe_names[res]);
+	fflush(stdout);
+	return res == PROBE_BROKEN || res == PROBE_BACKING;
+}
+
+/* --mem-report or --max-mr over every kind, pin balance checked at the end. */
+static int mem_main(struct loopback *lb, const struct options *o)
+{
+	struct pinbal pb;
+	long long d;
+	int i, kmsg = -1, failed = 0;
+
+	if (pinbal_read(&pb)) {
+		fprintf(stderr, "bench_reg_mr: cannot read the pin balance\n");
+		return 1;
+	}
+	if (o->mem_report) {
+		printf("# kernel memory held by one registered MR (KiB; memory figures, not timing)\n");
+		printf("mem,kind,size,reps,held_kib,sunreclaim_kib,vmalloc_kib,slab_kib,memfree_drop_kib,held_kib_per_gib,memfree_kib_per_gib,residual_kib\n");
+		for (i = 0; i < o->nkinds; i++)
+			failed += mem_kind(o->kinds[i], lb->pd, o);
+	} else {
+		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+		if (kmsg < 0 || lseek(kmsg, 0, SEEK_END) < 0) {
+			perror("bench_reg_mr: /dev/kmsg");
+			return 1;
+		}
+		printf("# largest MR per kind; reg_ms is QEMU TCG time, not hardware timing\n");
+		printf("maxmr,kind,size,result,errno,kernel_warn,reg_ms_qemu_tcg\n");
+		for (i = 0; i < o->nkinds; i++)
+			failed += max_mr_kind(o->kinds[i], lb, kmsg, o);
+		close(kmsg);
+	}
+	d = pinbal_delta(&pb);
+	if (d) {
+		fprintf(stderr, "bench_reg_mr: ABORT: pin balance %+lld at the end\n", d);
+		failed++;
+	} else {
+		fprintf(stderr, "bench_reg_mr: pin balance exact at the end\n");
+	}
+	if (failed)
+		fprintf(stderr, "bench_reg_mr: %d cell(s) ABORTED\n", failed);
+	return failed ? 1 : 0;
+}
+
 /* ---- options -------------------------------------------------------- */
 
 static const struct kind *find_kind(const char *name)
@@ -798,21 +1165,34 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_reg_mr [-d DEV] [-g GID_INDEX] [-k KINDS] [-s SIZES] [-n RUNS] [-w WARMUP]\n"
+		"                    [-M|--mem-report] [-X|--max-mr]\n"
 		"  KINDS: comma list of thp,4k,memfd,huge2m,memfd2m,huge1g (default: all)\n"
-		"  SIZES: comma list, K/M/G suffixes, multiples of 4K (default 4K,64K,1M,16M,256M,512M,1G)\n"
-		"  output: kind,size,op,n,min_us,median_us,max_us\n");
+		"  SIZES: comma list, K/M/G suffixes, multiples of 4K (default 4K,64K,1M,16M,256M,512M,1G;\n"
+		"         --mem-report: 1G; --max-mr: 512M,1G,1536M,2G,3G,4G)\n"
+		"  output: kind,size,op,n,min_us,median_us,max_us\n"
+		"  --mem-report: kernel memory one MR holds (see the source for the columns)\n"
+		"  --max-mr: the largest MR of each kind that registers\n");
 	exit(2);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	char defaults[] = "4K,64K,1M,16M,256M,512M,1G";
+	static const struct option longopts[] = {
+		{ "mem-report", no_argument, NULL, 'M' },
+		{ "max-mr", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char timing[] = "4K,64K,1M,16M,256M,512M,1G", mem[] = "1G",
+	     probe[] = "512M,1G,1536M,2G,3G,4G";
 	size_t i;
 	int opt;
 
 	*o = (struct options){ .dev = "rxe0", .runs = 20, .warmup = 3 };
-	while ((opt = getopt(argc, argv, "d:g:k:s:n:w:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:g:k:s:n:w:MX", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
+		case 'M': o->mem_report = true; break;
+		case 'X': o->max_mr = true; break;
 		case 'd': o->dev = optarg; break;
 		case 'g': o->gid_index = atoi(optarg); break;
 		case 'k': if (!parse_list(optarg, o, false)) usage(); break;
@@ -822,10 +1202,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: usage();
 		}
 	}
-	if (optind != argc || o->runs < 1 || o->warmup < 0)
+	if (optind != argc || o->runs < 1 || o->warmup < 0 ||
+	    (o->mem_report && o->max_mr))
 		usage();
 	if (!o->nsizes)
-		parse_list(defaults, o, true);
+		parse_list(o->mem_report ? mem : o->max_mr ? probe : timing, o, true);
 	if (!o->nkinds)
 		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			o->kinds[o->nkinds++] = &kinds[i];
@@ -849,6 +1230,8 @@ int main(int argc, char **argv)
 	s.dereg_us = calloc(o.runs, sizeof(double));
 	if (!s.reg_us || !s.dereg_us || !loopback_open(&lb, o.dev, o.gid_index))
 		return 1;
+	if (o.mem_report || o.max_mr)
+		return mem_main(&lb, &o);
 	printf("kind,size,op,n,min_us,median_us,max_us\n");
 	for (i = 0; i < o.nkinds; i++)
 		failed += run_kind(o.kinds[i], &lb, &o, &s);
