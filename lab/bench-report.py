@@ -327,6 +327,48 @@ def env_line(runs_dir):
     return "; ".join(f"{t} {kernels[t]}" for t in TREES if t in kernels) or "unknown"
 
 
+def read_mem(runs_dir, tree):
+    """mem.csv of tools/bench/mem.sh: {("mem"|"max", kind): value}"""
+    path = os.path.join(runs_dir, f"mem-{tree}", "mem.csv")
+    out = {}
+    if not os.path.isfile(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            v = line.strip().split(",")
+            if v[0] == "mem" and v[1] != "kind":
+                out[("mem", v[1])] = v[9]          # held_kib_per_gib
+            elif v[0] == "maxmr_largest":
+                out[("max", v[1])] = f"{v[2]} (next: {v[4]} at {v[3]})"
+    return out
+
+
+def mem_md(runs_dir):
+    """Memory held per registered GiB and the largest MR, stock vs patched."""
+    mem = {t: read_mem(runs_dir, t) for t in TREES}
+    kinds = []
+    for t in TREES:
+        for _, kind in mem[t]:
+            if kind not in kinds:
+                kinds.append(kind)
+    if not kinds:
+        return []
+    out = ["## rxe: kernel memory per registered GiB, largest MR", "",
+           "tools/bench/mem.sh, one boot per tree (6G guest): SUnreclaim + "
+           "VmallocUsed held by one registered 1 GiB MR (median of 3), in KiB per "
+           "GiB; largest MR: the largest of 512M, 1G, 1536M, 2G, 3G that "
+           "registered, and what the next size gave (fail: ibv_reg_mr failed; "
+           "nomem: the guest had no room to map it, not a limit of the kernel). "
+           "Memory figures, not timing.", "",
+           "| kind | stock KiB/GiB | patched KiB/GiB | stock largest MR | patched largest MR |",
+           "|---|---:|---:|---|---|"]
+    for kind in kinds:
+        out.append(f"| {kind} | " + " | ".join(
+            mem[t].get(("mem", kind), "-") for t in TREES) + " | " + " | ".join(
+            mem[t].get(("max", kind), "-") for t in TREES) + " |")
+    return out + [""]
+
+
 def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
     out = [f"# {TITLE}, stock vs patched: {TCG}", ""]
     if aa:
@@ -381,6 +423,7 @@ def write_md(cells, modes, boots_log, runs_dir, tree_diff, aa, path):
             if rows:
                 out += [f"### {bench}, {mode} — {TCG}", ""] + md_table(rows) + [""]
         out += [f"- {line}." for line in noise_lines(cells, mode, aa)] + [""]
+    out += mem_md(runs_dir)
     config = os.path.join(runs_dir, "config.txt")
     if os.path.isfile(config):
         with open(config) as f:

@@ -33,6 +33,7 @@
 #   BENCH_MEM 4G, BENCH_HUGE2M 520, BENCH_HUGE1G 1: guest memory and the
 #                 hugetlb pools the 1 GiB cells need
 #   BENCH_TIMEOUT 1800          seconds per boot
+#   BENCH_MEM_REPORT 1          0 leaves out the memory boots (mem.sh)
 # Exit status: 0 if every boot ran every cell.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -170,6 +171,22 @@ for mode in $modes; do
 		done
 	done
 done
+# Memory, not time: one boot per tree of tools/bench/mem.sh (kernel memory
+# a registered MR holds per GiB, and the largest MR that registers). It
+# needs 1 GiB of 4K pages and THP beside the hugetlb pools: a 6G guest.
+if [ "${BENCH_MEM_REPORT:-1}" != 0 ]; then
+	for tree in stock patched; do
+		lab_say bench "memory boot: $tree"
+		"$here/run-guest.sh" --kernel "$LAB_CACHE/work/$tree/o-bench/arch/x86/boot/bzImage" \
+			--out "$runs/mem-$tree" --mem 6G --huge2m 600 --huge1g 2 \
+			--timeout "$timeout" "$repo/tools/bench/mem.sh" "$repo/build/$tree" \
+			>"$runs/mem-$tree.log" 2>&1 || {
+			tail -n 20 "$runs/mem-$tree.log" | sed 's/^/    /'
+			lab_say bench "memory boot $tree FAILED (log $runs/mem-$tree.log)"
+			failed=$((failed + 1))
+		}
+	done
+fi
 python3 "$here/bench-report.py" "$runs" "$out" "${diff_opt[@]}" || failed=$((failed + 1))
 lab_say bench "done in $(lab_elapsed): $out/bench.md; $failed failure(s)"
 [ $failed = 0 ]
