@@ -13,7 +13,7 @@ export KERNEL_PKG KERNEL_VERSION KERNEL_SUITE KERNEL_MIRROR
 export LAB_CACHE ?= /var/cache/packed-pin
 export LAB_REPO := $(CURDIR)
 
-.PHONY: all check check-stock bench series shell deps source host-test kernels clean
+.PHONY: all check check-stock bench series shell deps source host-test kernels clean compile-check
 
 all: check
 
@@ -40,6 +40,9 @@ shell: source
 	@lab/build-userspace.sh patched test
 	@lab/run-guest.sh --interactive --mem 4G --huge2m 300 --huge1g 1 \
 		--kernel $(LAB_CACHE)/work/patched/o-test/arch/x86/boot/bzImage --out build/shell
+
+compile-check: source
+	@lab/compile-check.sh
 
 host-test:
 	@$(MAKE) -s -C tests/host check
