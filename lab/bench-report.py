@@ -54,8 +54,9 @@ OPS = {
          "both trees: the path every existing caller uses (no regression "
          "expected)"),
         ("gup_pages_put", "unpin_user_pages() on both trees"),
-        ("gup_longterm_get", "FOLL_LONGTERM pins: stock -L pin_user_pages(), "
-         "patched -V pin_user_pages_vec()"),
+        ("gup_longterm_get", "FOLL_LONGTERM pins, GUP-fast first as ib_umem "
+         "pins: stock -a -F 0x100 pin_user_pages_fast(FOLL_LONGTERM), "
+         "patched -V pin_user_pages_vec(FOLL_LONGTERM)"),
         ("gup_longterm_put", "unpin of the same"),
     ],
     "VFIO through edu (tools/bench_vfio)": [

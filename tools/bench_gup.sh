@@ -20,8 +20,10 @@
 #                         pin_user_pages_vec() (PIN_VEC_BENCHMARK) on patched
 #   gup_pages_get/put     -a pin_user_pages_fast() into a page array on both
 #                         trees: the path every existing caller uses
-#   gup_longterm_get/put  -L pin_user_pages(FOLL_LONGTERM) on stock, -V
-#                         pin_user_pages_vec(FOLL_LONGTERM) on patched
+#   gup_longterm_get/put  -a -F 0x100: pin_user_pages_fast(FOLL_LONGTERM)
+#                         on stock, -V pin_user_pages_vec(FOLL_LONGTERM) on
+#                         patched: both GUP-fast first, as ib_umem pins
+#                         (-L would time the slow walk only, under mmap_lock)
 # The tree is told by whether gup_test accepts -v, not by its name.
 #
 # gup_test reports whole microseconds (truncated) per ioctl. So that every
@@ -75,8 +77,8 @@ say() { echo "bench_gup: $*" >&2; }
 # the patched one accepts it and stops at -h. Neither runs a benchmark.
 "$gup" -v -h >"$tmp/probe" 2>&1
 if grep -q "option -- 'v'" "$tmp/probe"; then
-	pin=-a longterm=-L
-	echo "# bench_gup: gup_test has no -v (stock): gup_pin = -a pin_user_pages_fast, gup_longterm = -L pin_user_pages(FOLL_LONGTERM)" >&2
+	pin=-a longterm=-a,-F,0x100
+	echo "# bench_gup: gup_test has no -v (stock): gup_pin = -a pin_user_pages_fast, gup_longterm = -a -F 0x100 pin_user_pages_fast(FOLL_LONGTERM)" >&2
 elif grep -q "option -- 'h'" "$tmp/probe"; then
 	pin=-v longterm=-V
 	echo "# bench_gup: gup_test has -v (patched): gup_pin = -v pin_user_pages_vec, gup_longterm = -V pin_user_pages_vec(FOLL_LONGTERM)" >&2
@@ -124,7 +126,8 @@ run() {
 	"$build/pinbal" save "$tmp/pins" || return 1
 	a0=$(vmstat thp_fault_alloc) f0=$(vmstat thp_fault_fallback)
 	# shellcheck disable=SC2086 # KIND_FLAGS is a list of options
-	"$gup" $1 "$2" -m "$mb" -n "$pages" -r "$reps" >"$tmp/out" 2>&1
+	# $2 is one gup_test command, its words joined by commas
+	"$gup" $1 $(echo "$2" | tr , ' ') -m "$mb" -n "$pages" -r "$reps" >"$tmp/out" 2>&1
 	rc=$?
 	a1=$(vmstat thp_fault_alloc) f1=$(vmstat thp_fault_fallback)
 	[ -z "$file" ] || rm -f "$file"
