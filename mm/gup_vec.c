@@ -60,7 +60,14 @@ static void gup_vec_encode(struct gup_vec *vec)
 
 	cost = gup_vec_cost(pos->pfn, pos->npages);
 	word = FIELD_PREP(GUP_VEC_PFN, pos->pfn);
-	VM_WARN_ON_ONCE(!gup_vec_fits(vec, cost));
+	/*
+	 * Callers check room first, so this cannot happen; if it did, lose the
+	 * extent (and leak its pins) rather than write past the buffers.
+	 */
+	if (WARN_ON_ONCE(!gup_vec_fits(vec, cost))) {
+		pos->npages = 0;
+		return;
+	}
 	if (pos->tail - pos->head < cost)
 		gup_vec_next_buf(vec);
 	if (cost == 1) {

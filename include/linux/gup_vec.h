@@ -57,7 +57,8 @@
  *    (gup_put_folio() skips it), but it is recorded and counted like any
  *    other page, as pin_user_pages() does;
  *  - nothing else: two extents in a row may be contiguous, e.g. around a
- *    zero page or a section boundary, or after gup_vec_add_nomerge().
+ *    zero page or a section boundary, after gup_vec_add_nomerge(), or
+ *    across two pin calls (each ends with gup_vec_finish()).
  *
  * Room. An add is all or nothing: gup_vec_add() returns false and changes
  * nothing when the result could not be stored. The pending extent always has
