@@ -10,6 +10,7 @@ PKGS=(
 	perftest python3-pyverbs iproute2
 	clang libclang-rt-14-dev
 	gnuplot-nox
+	gcc-aarch64-linux-gnu
 	libcap-dev libnuma-dev liburing-dev python3-ply
 )
 missing=()
