@@ -105,12 +105,13 @@ perftest_figures() {
 		"$([ -f "$want" ] && echo "$want" || echo /dev/null)" "$got"
 }
 
-guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
-	local name=$1 mem=$2 h2m=$3 h1g=$4 to=$5
+guest_layer() { # NAME MEM H2M H1G TIMEOUT [--RUN-GUEST-OPTION VALUE]... TESTS...
+	local name=$1 mem=$2 h2m=$3 h1g=$4 to=$5 opts=()
 	shift 5
+	while [ "${1#--}" != "$1" ]; do opts+=("$1" "$2"); shift 2; done
 	lab_say check "guest: $name ($*)"
 	"$here/run-guest.sh" --kernel "$kernel" --out "$results/$name" --mem "$mem" \
-		--huge2m "$h2m" --huge1g "$h1g" --timeout "$to" \
+		--huge2m "$h2m" --huge1g "$h1g" --timeout "$to" "${opts[@]}" \
 		"$repo/tests/guest/run.sh" "$repo/build/$tree" "$@" >"$results/$name.log" 2>&1
 	local rc=$?
 	local r=$results/$name/guest-results.txt
@@ -127,7 +128,7 @@ guest_layer() { # NAME MEM H2M H1G TIMEOUT TESTS...
 }
 guest_layer rxe 4G 300 1 900 rxe/link.sh rxe/pingpong.sh rxe/mr.sh rxe/perftest.sh
 perftest_figures
-guest_layer vfio 4G 300 1 600 vfio/run.sh vfio/qemu_passthrough.sh
+guest_layer vfio 4G 300 1 600 --edu 2 vfio/run.sh vfio/qemu_passthrough.sh
 guest_layer pyverbs 4G 128 1 600 pyverbs/run.sh
 # 4G holds one 1 GiB hugetlb page: cow/gup_longterm skip their 1G cases
 # (and say so). 5G with --huge1g 2 covers them but takes 17 min, not 4.

@@ -11,6 +11,7 @@
 #   --smp N              vCPUs (default 2)
 #   --icount             instruction-count mode: 1 vCPU, guest time = insns
 #   --huge2m N --huge1g N  hugetlb pages reserved on the command line
+#   --edu N              edu devices (default 1), each in its own IOMMU group
 #   --kunit              let KUnit run at boot (default: kunit.enable=0)
 #   --append ARGS        extra kernel command line
 #   --timeout SECONDS    kill a hung guest after this long (default 900)
@@ -21,7 +22,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-kernel= out= mem=3G smp=2 icount=0 h2m=0 h1g=0 kunit=0 append= timeout=900 inter=0
+kernel= out= mem=3G smp=2 icount=0 h2m=0 h1g=0 kunit=0 append= timeout=900 inter=0 edu=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--icount) icount=1; shift ;;
 	--huge2m) h2m=$2; shift 2 ;;
 	--huge1g) h1g=$2; shift 2 ;;
+	--edu) edu=$2; shift 2 ;;
 	--kunit) kunit=1; shift ;;
 	--append) append="$append $2"; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
@@ -54,6 +56,8 @@ rm -f "$out/rc" "$out/console.log"
 args_file=$out/job.args
 printf '%s\n' "$@" >"$args_file"
 
+edus=()
+for _ in $(seq 1 "$edu"); do edus+=(-device edu,dma_mask=0xffffffffffffffff); done
 accel=(-accel tcg,thread=multi -cpu max -smp "$smp")
 if [ $icount = 1 ]; then
 	accel=(-accel tcg -icount shift=0,sleep=off -cpu max -smp 1)
@@ -70,7 +74,7 @@ cmdline+=" init=$here/guest/init.sh panic=-1 oops=panic"
 cmdline+=" $append"
 
 qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$mem" -no-reboot -nic none
-	-device intel-iommu -device edu,dma_mask=0xffffffffffffffff
+	-device intel-iommu "${edus[@]}"
 	-kernel "$kernel"
 	-fsdev local,id=r,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=r,mount_tag=/dev/root

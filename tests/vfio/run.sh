@@ -1,23 +1,27 @@
 #!/bin/sh
 # Guest test (tests/guest/run.sh): VFIO type1 correctness through QEMU's edu
-# device. Binds edu to vfio-pci, runs vfio_type1_test, then checks that the
+# device. Binds edu to vfio-pci, runs vfio_type1_test (on the first edu, with
+# a second one, if the guest has it, for the cases with two groups in one
+# container: run-guest.sh --edu 2), then checks that the
 # DMAR faults logged meanwhile are those the program caused on purpose: it
 # prints "# expect-dmar-fault 0xIOVA" for each fault that must be logged and
 # "# allow-dmar-fault 0xIOVA" for one that may be.
 # Usage: run.sh [CASE-PREFIX...]
 tests=${LAB_TESTS:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${LAB_BUILD:?LAB_BUILD not set}
-ids=$(sh "$tests/vfio/bind.sh")
+ids=$(sh "$tests/vfio/bind.sh" -a)
 rc=$?
 [ $rc = 0 ] || { echo "$ids"; exit $rc; }
-set -- ${ids} "$@"
-bdf=$1 group=$2
-shift 2
+first=$(echo "$ids" | sed -n 1p) second=$(echo "$ids" | sed -n 2p)
+bdf=${first% *} group=${first#* }
+dev_b=
+[ -n "$second" ] && dev_b="-D ${second% *} -G ${second#* }"
+echo "# edu devices (BDF group):" $ids
 
 log=/tmp/vfio-type1.$$
 marker="vfio-type1-test start $$"
 echo "$marker" >/dev/kmsg
-"$build/vfio_type1_test" -d "$bdf" -g "$group" "$@" >"$log" 2>&1
+"$build/vfio_type1_test" -d "$bdf" -g "$group" $dev_b "$@" >"$log" 2>&1
 rc=$?
 cat "$log"
 

@@ -10,7 +10,11 @@
  * in-process) and the mm's locked_vm (VmLck, which type1 charges) while mapped
  * and after unmap.
  *
- * Usage: type1_test -d BDF -g GROUP [CASE-PREFIX...]
+ * With a second edu device in its own IOMMU group (-D BDF2 -G GROUP2), the
+ * multi-* cases attach both groups to one container: DMA through both
+ * devices, unmap stopping both, and an attach replaying existing mappings.
+ *
+ * Usage: type1_test -d BDF -g GROUP [-D BDF2 -G GROUP2] [CASE-PREFIX...]
  * Prints "ok - NAME", "not ok - NAME", "skip - NAME: why" and "# " notes.
  * "# expect-dmar-fault 0xIOVA" names the page a deliberately faulting DMA
  * targets, so that a wrapper can tell expected DMAR faults from others;
@@ -52,6 +56,8 @@
 #define SZ_64K	0x10000UL
 #define SZ_2M	0x200000UL
 #define SZ_4M	0x400000UL
+#define SZ_8M	0x800000UL
+#define SZ_16M	0x1000000UL
 #define SZ_64M	0x4000000UL
 #define SZ_512M	0x20000000UL
 #define SZ_1G	0x40000000UL
@@ -287,6 +293,9 @@ static struct {
 	bool have_dirty;
 } vf = { .container = -1, .group = -1, .device = -1 };
 
+/* BAR0 of the edu that edu_*() drive: device A's unless a case switches. */
+static volatile uint8_t *edu_bar;
+
 static void parse_iommu_caps(struct vfio_iommu_type1_info *info)
 {
 	struct vfio_info_cap_header *hdr;
@@ -354,32 +363,35 @@ static uint64_t iova_top(void)
 	return vf.ranges[vf.nranges - 1].end;
 }
 
-static int region_info(uint32_t index, struct vfio_region_info *ri)
+static int region_info(int device, uint32_t index, struct vfio_region_info *ri)
 {
 	memset(ri, 0, sizeof(*ri));
 	ri->argsz = sizeof(*ri);
 	ri->index = index;
-	EXPECT(!ioctl(vf.device, VFIO_DEVICE_GET_REGION_INFO, ri),
+	EXPECT(!ioctl(device, VFIO_DEVICE_GET_REGION_INFO, ri),
 	       "GET_REGION_INFO %u: %m", index);
 	return PASS;
 }
 
-static int device_setup(void)
+/* Map @device's BAR0 and let it master. */
+static int device_setup(int device, volatile uint8_t **bar0, size_t *bar0_size)
 {
 	struct vfio_region_info bar, cfg;
+	void *p;
 	uint16_t cmd;
 
-	TRY(region_info(VFIO_PCI_BAR0_REGION_INDEX, &bar));
+	TRY(region_info(device, VFIO_PCI_BAR0_REGION_INDEX, &bar));
 	EXPECT(bar.flags & VFIO_REGION_INFO_FLAG_MMAP, "BAR0 not mmappable");
-	vf.bar0 = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vf.device, bar.offset);
-	EXPECT(vf.bar0 != MAP_FAILED, "mmap BAR0: %m");
-	vf.bar0_size = bar.size;
+	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+		 bar.offset);
+	EXPECT(p != MAP_FAILED, "mmap BAR0: %m");
+	*bar0 = p;
+	*bar0_size = bar.size;
 
-	TRY(region_info(VFIO_PCI_CONFIG_REGION_INDEX, &cfg));
-	EXPECT(pread(vf.device, &cmd, 2, cfg.offset + 4) == 2, "config: %m");
+	TRY(region_info(device, VFIO_PCI_CONFIG_REGION_INDEX, &cfg));
+	EXPECT(pread(device, &cmd, 2, cfg.offset + 4) == 2, "config: %m");
 	cmd |= 0x6;	/* memory space, bus master */
-	EXPECT(pwrite(vf.device, &cmd, 2, cfg.offset + 4) == 2, "config: %m");
+	EXPECT(pwrite(device, &cmd, 2, cfg.offset + 4) == 2, "config: %m");
 	return PASS;
 }
 
@@ -406,7 +418,9 @@ static int vfio_setup(const char *bdf, const char *group)
 	vf.device = ioctl(vf.group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	EXPECT(vf.device >= 0, "GET_DEVICE_FD %s: %m", bdf);
 	TRY(iommu_get_info());
-	return device_setup();
+	TRY(device_setup(vf.device, &vf.bar0, &vf.bar0_size));
+	edu_bar = vf.bar0;
+	return PASS;
 }
 
 static int dma_map(uint64_t iova, const void *va, uint64_t size, uint32_t flags)
@@ -467,22 +481,22 @@ static bool edu_wedged;
 
 static uint32_t edu_r32(unsigned int reg)
 {
-	return *(volatile uint32_t *)(vf.bar0 + reg);
+	return *(volatile uint32_t *)(edu_bar + reg);
 }
 
 static void edu_w32(unsigned int reg, uint32_t v)
 {
-	*(volatile uint32_t *)(vf.bar0 + reg) = v;
+	*(volatile uint32_t *)(edu_bar + reg) = v;
 }
 
 static uint64_t edu_r64(unsigned int reg)
 {
-	return *(volatile uint64_t *)(vf.bar0 + reg);
+	return *(volatile uint64_t *)(edu_bar + reg);
 }
 
 static void edu_w64(unsigned int reg, uint64_t v)
 {
-	*(volatile uint64_t *)(vf.bar0 + reg) = v;
+	*(volatile uint64_t *)(edu_bar + reg) = v;
 }
 
 static int edu_check(void)
@@ -1607,6 +1621,327 @@ static int pfnmap_case(const void *arg)
 }
 
 /* ------------------------------------------------------------------ */
+/* Cases: two IOMMU groups in one container                            */
+
+/*
+ * Device B: a second edu, in an IOMMU group of its own, opened at start. A
+ * case attaches its group to the container (VFIO_GROUP_SET_CONTAINER): type1
+ * gives it a new IOMMU domain and replays every mapping into it
+ * (vfio_iommu_replay()), unless a domain already there takes the group too
+ * (intel-iommu: both edus behind one IOMMU fit one domain; note_domains()
+ * says which happened). run_case() detaches it after the case.
+ */
+static struct {
+	const char *bdf;
+	int group, device;
+	volatile uint8_t *bar0;
+	size_t bar0_size;
+	bool attached;
+	char why[160];		/* why there is no device B */
+} vb = { .group = -1, .device = -1 };
+
+static const char *bdf_a;
+
+static int b_open(const char *bdf, const char *group)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+	fd = open(path, O_RDWR);
+	EXPECT(fd >= 0, "%s: %m", path);
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) ||
+	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		note("group %s: status %m, flags 0x%x: not viable", group, st.flags);
+		close(fd);
+		return FAIL;
+	}
+	vb.group = fd;
+	vb.bdf = bdf;
+	return PASS;
+}
+
+/* Page-table root of the domain @bdf is attached to (intel-iommu debugfs). */
+static unsigned long long domain_root(const char *bdf)
+{
+	char path[128], line[256], *at;
+	unsigned long long root = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/iommu/intel/%s/domain_translation_struct", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f) && (at = strchr(line, '@')))
+		root = strtoull(at + 1, NULL, 0);
+	fclose(f);
+	return root;
+}
+
+static void note_domains(void)
+{
+	unsigned long long ra = domain_root(bdf_a), rb = domain_root(vb.bdf);
+
+	if (!ra || !rb)
+		note("cannot tell whether A and B share an IOMMU domain (no intel-iommu debugfs entry)");
+	else if (ra == rb)
+		note("A and B share one IOMMU domain (page tables at 0x%llx): "
+		     "type1 put B's group in A's domain, nothing was replayed", ra);
+	else
+		note("A and B have IOMMU domains of their own (page tables at 0x%llx, 0x%llx): "
+		     "type1 replayed the mappings into B's", ra, rb);
+}
+
+/* VFIO_GROUP_SET_CONTAINER for B's group: 0 or -errno. */
+static int b_set_container(void)
+{
+	if (ioctl(vb.group, VFIO_GROUP_SET_CONTAINER, &vf.container))
+		return -errno;
+	vb.attached = true;
+	return 0;
+}
+
+/* B's device, once its group is attached: BAR0 mapped, edu answering. */
+static int b_open_device(void)
+{
+	int ret;
+
+	vb.device = ioctl(vb.group, VFIO_GROUP_GET_DEVICE_FD, vb.bdf);
+	EXPECT(vb.device >= 0, "GET_DEVICE_FD %s: %m", vb.bdf);
+	TRY(device_setup(vb.device, &vb.bar0, &vb.bar0_size));
+	edu_bar = vb.bar0;
+	ret = edu_check();
+	edu_bar = vf.bar0;
+	if (ret == PASS)
+		note_domains();
+	return ret;
+}
+
+static int b_attach(void)
+{
+	EXPECT_ERR(b_set_container(), 0);
+	return b_open_device();
+}
+
+static int b_detach(void)
+{
+	if (vb.bar0) {
+		munmap((void *)vb.bar0, vb.bar0_size);
+		vb.bar0 = NULL;
+	}
+	if (vb.device >= 0) {
+		close(vb.device);
+		vb.device = -1;
+	}
+	if (!vb.attached)
+		return PASS;
+	vb.attached = false;
+	EXPECT(!ioctl(vb.group, VFIO_GROUP_UNSET_CONTAINER),
+	       "GROUP_UNSET_CONTAINER: %m");
+	return PASS;
+}
+
+/*
+ * Device @bar copies around a ring of a few windows of @r: its first bytes,
+ * offset @edge straddled (if not 0), the first 2M boundary of its address,
+ * its last bytes. Fewer than region_dma_check() samples: an edu transfer
+ * takes ~100 ms (QEMU TCG, its DMA timer).
+ */
+static int dma_check_via(volatile uint8_t *bar, const struct region *r,
+			 size_t edge)
+{
+	struct window w[MAX_WINDOWS];
+	int n = 0, i, ret = PASS;
+
+	n = add_window(w, n, r->size, 0);
+	if (edge)
+		n = add_edge(w, n, r->size, edge);
+	n = add_edge(w, n, r->size, next_boundary((uintptr_t)r->va, SZ_2M));
+	n = add_window(w, n, r->size, r->size - MIN(r->size, EDU_MAX_LEN));
+	edu_bar = bar;
+	for (i = 0; i < n && ret == PASS; i++)
+		ret = dma_copy_check(r, w[i].off, r, w[(i + 1) % n].off,
+				     MIN(w[i].len, w[(i + 1) % n].len));
+	edu_bar = vf.bar0;
+	return ret;
+}
+
+static int dma_check_both(const struct region *r, size_t edge)
+{
+	TRY(dma_check_via(vf.bar0, r, edge));
+	return dma_check_via(vb.bar0, r, edge);
+}
+
+/* A write by device @bar to @r's page @pg, unmapped, must not land. */
+static int no_landing_via(volatile uint8_t *bar, const struct region *r,
+			  size_t pg)
+{
+	size_t off = pg * SZ_4K + 300;
+	int ret;
+
+	edu_bar = bar;
+	ret = expect_no_landing(r->va + off, r->iova + off, 1000);
+	edu_bar = vf.bar0;
+	return ret;
+}
+
+/* Neither device's writes land in @r (each at a page of its own). */
+static int no_landing_both(const struct region *r)
+{
+	TRY(no_landing_via(vf.bar0, r, 0));
+	return no_landing_via(vb.bar0, r, r->size / SZ_4K - 1);
+}
+
+static const enum backing multi_backings[] = { ANON_4K, ANON_THP, HUGETLB_2M };
+
+/*
+ * Both groups attached, then 16M mapped in two halves: pinned and charged
+ * once, however many domains hold it; both devices reach it (across the
+ * halves' seam too). Unmapping one half stops both devices there while the
+ * other half still works for both; unmapping the other stops both there too.
+ * Each backing at an IOVA of its own, so that each expected DMAR fault is
+ * at a page of its own.
+ */
+static int multi_case(const void *arg)
+{
+	const enum backing *bp = arg;
+	enum backing b = *bp;
+	uint64_t iova = 0x140000000ULL + (bp - multi_backings) * SZ_1G;
+	size_t half = SZ_8M;
+	struct region whole, lo, hi;
+	struct acct a;
+	uint8_t *p;
+
+	if (vb.group < 0)
+		return skip("%s", vb.why);
+	p = backing_alloc(b, 2 * half);
+	if (!p)
+		return SKIP;
+	whole = (struct region){ p, iova, 2 * half };
+	lo = (struct region){ p, whole.iova, half };
+	hi = (struct region){ p + half, whole.iova + half, half };
+	TRY(b_attach());
+	TRY(acct_snap(&a));
+	EXPECT_ERR(dma_map(lo.iova, lo.va, half, RW), 0);
+	EXPECT_ERR(dma_map(hi.iova, hi.va, half, RW), 0);
+	TRY(acct_expect_mapped(&a, 2 * half, "mapped, two groups attached"));
+	TRY(dma_check_both(&whole, half));
+	TRY(expect_unmap(lo.iova, half, half));
+	TRY(acct_expect_mapped(&a, half, "one half unmapped"));
+	TRY(no_landing_via(vf.bar0, &lo, 0));
+	TRY(dma_check_both(&hi, 0));	/* meanwhile: faults 2 s apart */
+	TRY(no_landing_via(vb.bar0, &lo, half / SZ_4K - 1));
+	TRY(expect_unmap(hi.iova, half, half));
+	TRY(acct_expect(&a, 0, 0, "both halves unmapped"));
+	TRY(no_landing_both(&hi));
+	return b_detach();
+}
+
+/*
+ * Mappings made with A's group alone (4K anonymous, THP, hugetlb 2M), then
+ * B's group attached: B reaches all of them, and the attach pins and
+ * charges nothing, as the pins A's domain holds are what a replay maps.
+ */
+static int multi_replay_case(const void *arg)
+{
+	static const uint64_t iovas[] = {
+		0x40001000ULL, 0x140000000ULL, 0x200000000ULL,
+	};
+	struct region r[ARRAY_SIZE(multi_backings)];
+	size_t total = ARRAY_SIZE(r) * SZ_8M;
+	struct acct a;
+	unsigned int i;
+
+	(void)arg;
+	if (vb.group < 0)
+		return skip("%s", vb.why);
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		r[i] = (struct region){ backing_alloc(multi_backings[i], SZ_8M),
+					iovas[i], SZ_8M };
+		if (!r[i].va)
+			return SKIP;
+	}
+	TRY(acct_snap(&a));
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		EXPECT_ERR(dma_map(r[i].iova, r[i].va, SZ_8M, RW), 0);
+	TRY(acct_expect_mapped(&a, total, "mapped, A's group alone"));
+	TRY(b_attach());
+	TRY(acct_expect_mapped(&a, total, "B's group attached"));
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		TRY(dma_check_via(vb.bar0, &r[i], 0));
+	TRY(dma_check_via(vf.bar0, &r[1], 0));
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		TRY(expect_unmap(r[i].iova, SZ_8M, SZ_8M));
+	TRY(acct_expect(&a, 0, 0, "after unmap"));
+	TRY(no_landing_via(vb.bar0, &r[0], 1));
+	return b_detach();
+}
+
+/*
+ * The same attach without CAP_IPC_LOCK and with RLIMIT_MEMLOCK at what is
+ * locked already. The mappings are pinned and charged, so whether B gets a
+ * replay or joins A's domain there is nothing to charge: the attach
+ * succeeds, pins and locked_vm stay put, and B reaches the mapping. A map
+ * made meanwhile (charged) fails with ENOMEM: the limit was binding.
+ */
+static int multi_replay_rlimit_case(const void *arg)
+{
+	uint8_t *p = anon_aligned(SZ_8M, SZ_4K, MADV_NOHUGEPAGE), *s = scratch();
+	struct region r = { p, 0x40000000ULL, SZ_8M };
+	int attach = -EPERM, more = -EPERM;
+	struct rlimit saved;
+	struct acct a;
+	int ret;
+
+	(void)arg;
+	if (vb.group < 0)
+		return skip("%s", vb.why);
+	EXPECT(p && s, "setup: %m");
+	TRY(acct_snap(&a));
+	EXPECT_ERR(dma_map(r.iova, p, SZ_8M, RW), 0);
+	TRY(acct_expect_mapped(&a, SZ_8M, "mapped, A's group alone"));
+	EXPECT(!set_cap_ipc_lock(false), "capset: %m");
+	ret = set_memlock_headroom(&saved, 0);
+	if (ret == PASS) {
+		note("no CAP_IPC_LOCK, RLIMIT_MEMLOCK %ld kB = VmLck", vmlck_kb());
+		attach = b_set_container();
+		more = dma_map(0x50000000ULL, s, SZ_4K, RW);
+		setrlimit(RLIMIT_MEMLOCK, &saved);
+	}
+	EXPECT(!set_cap_ipc_lock(true), "capset: %m");
+	TRY(ret);
+	EXPECT(!attach, "attach under the limit = %s, want 0", errname(-attach));
+	EXPECT(more == -ENOMEM, "map past the limit = %s, want ENOMEM",
+	       errname(-more));
+	TRY(acct_expect_mapped(&a, SZ_8M, "B's group attached under the limit"));
+	TRY(b_open_device());
+	TRY(dma_check_via(vb.bar0, &r, 0));
+	TRY(expect_unmap(r.iova, SZ_8M, SZ_8M));
+	TRY(acct_expect(&a, 0, 0, "after unmap"));
+	return b_detach();
+}
+
+/*
+ * A replay that fails to charge, and its unwind: type1 pins (and charges)
+ * at attach only mappings made while the container held no IOMMU-backed
+ * domain, i.e. emulated-IOMMU (mdev) groups alone.
+ */
+static int multi_replay_unwind_case(const void *arg)
+{
+	bool mdev = !access("/sys/class/mdev_bus", F_OK);
+
+	(void)arg;
+	if (vb.group < 0)
+		return skip("%s", vb.why);
+	return skip("a replay pins and charges only mappings made while the "
+		    "container had emulated-IOMMU (mdev) groups alone; %s",
+		    mdev ? "this program does not drive mdev devices"
+		      : "this kernel has no mdev parent (no /sys/class/mdev_bus)");
+}
+
+/* ------------------------------------------------------------------ */
 /* Runner                                                              */
 
 static char **filters;
@@ -1643,12 +1978,15 @@ static void run_case(const char *name, int (*fn)(const void *), const void *arg)
 	if (!selected(name))
 		return;
 	skip_why[0] = 0;
+	edu_bar = vf.bar0;
 	rng_seed(name);
 	t0 = now_ms();
 	ret = acct_snap(&a);
 	if (ret == PASS)
 		ret = fn(arg);
 	if (leftover_mappings() != PASS && ret != SKIP)
+		ret = FAIL;
+	if (b_detach() != PASS)
 		ret = FAIL;
 	release_all();
 	if (ret != SKIP && acct_expect(&a, 0, 0, "after the case") != PASS)
@@ -1683,6 +2021,21 @@ static void run_region_cases(void)
 	run_case("dma-mixed-vmas", mixed_case, NULL);
 }
 
+static void run_multi_cases(void)
+{
+	char name[64];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(multi_backings); i++) {
+		snprintf(name, sizeof(name), "multi-%s",
+			 backings[multi_backings[i]].name);
+		run_case(name, multi_case, &multi_backings[i]);
+	}
+	run_case("multi-attach-replay", multi_replay_case, NULL);
+	run_case("multi-attach-replay-rlimit", multi_replay_rlimit_case, NULL);
+	run_case("multi-attach-replay-unwind", multi_replay_unwind_case, NULL);
+}
+
 static void run_arg_cases(void)
 {
 	char name[64];
@@ -1700,25 +2053,31 @@ static void run_arg_cases(void)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s -d BDF -g GROUP [CASE-PREFIX...]\n", prog);
+	fprintf(stderr, "usage: %s -d BDF -g GROUP [-D BDF2 -G GROUP2] [CASE-PREFIX...]\n",
+		prog);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *bdf = NULL, *group = NULL;
+	const char *bdf = NULL, *group = NULL, *bdf_b = NULL, *group_b = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:g:D:G:")) != -1) {
 		if (opt == 'd')
 			bdf = optarg;
 		else if (opt == 'g')
 			group = optarg;
+		else if (opt == 'D')
+			bdf_b = optarg;
+		else if (opt == 'G')
+			group_b = optarg;
 		else
 			usage(argv[0]);
 	}
-	if (!bdf || !group)
+	if (!bdf || !group || !bdf_b != !group_b)
 		usage(argv[0]);
+	bdf_a = bdf;
 	filters = argv + optind;
 	nfilters = argc - optind;
 
@@ -1727,6 +2086,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("ok - setup\n");
+	if (!bdf_b) {
+		snprintf(vb.why, sizeof(vb.why), "one edu device: a second one, in a "
+			 "group of its own, comes with lab/run-guest.sh --edu 2");
+	} else if (!strcmp(group_b, group)) {
+		snprintf(vb.why, sizeof(vb.why), "edu %s is in group %s too: "
+			 "these cases need two groups", bdf_b, group);
+		note("%s", vb.why);
+		printf("not ok - setup-b\n");
+		nfailed++;
+	} else if (b_open(bdf_b, group_b) != PASS) {
+		snprintf(vb.why, sizeof(vb.why), "setup of edu %s failed", bdf_b);
+		printf("not ok - setup-b\n");
+		nfailed++;
+	} else {
+		note("device A %s (group %s), device B %s (group %s)", bdf, group,
+		     bdf_b, group_b);
+		printf("ok - setup-b\n");
+	}
 	run_region_cases();
 	run_arg_cases();
 	run_case("map-partial-vaddr", partial_vaddr_case, NULL);
@@ -1741,5 +2118,6 @@ int main(int argc, char **argv)
 	run_case("unmap-all", unmap_all_case, NULL);
 	run_case("dirty-pages", dirty_case, NULL);
 	run_case("update-vaddr", update_vaddr_case, NULL);
+	run_multi_cases();
 	return nfailed ? 1 : 0;
 }
