@@ -35,6 +35,9 @@
 #   BENCH_TIMEOUT 1800          seconds per boot
 #   BENCH_MEM_REPORT 1          0 leaves out the memory boots (mem.sh)
 # Exit status: 0 if every boot ran every cell.
+# The body is one { } block, read whole before it runs: editing this file
+# while it runs cannot change (or break) the run in progress.
+{
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -190,3 +193,5 @@ fi
 python3 "$here/bench-report.py" "$runs" "$out" "${diff_opt[@]}" || failed=$((failed + 1))
 lab_say bench "done in $(lab_elapsed): $out/bench.md; $failed failure(s)"
 [ $failed = 0 ]
+exit
+}

@@ -9,6 +9,9 @@
 #          (rxe, pyverbs against its expected set, mm GUP selftests)
 # With "stock" it runs the guest layers on stock 7.3 and records what stock
 # did under tests/expected/stock/ (`make check-stock`).
+# The body is one { } block, read whole before it runs: editing this file
+# while it runs cannot change (or break) the run in progress.
+{
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -146,3 +149,5 @@ if ls "$results"/*/boot-retries.txt >/dev/null 2>&1; then
 fi
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]
+exit
+}

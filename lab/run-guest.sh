@@ -19,6 +19,9 @@
 # Exit status: the job's, or 124 on time-out, 125 if the guest died early.
 # A guest that dies before its job starts is booted again (LAB_BOOT_RETRIES,
 # default 1); see boot-retries.txt in --out.
+# The body is one { } block, read whole before it runs: editing this file
+# while it runs cannot change (or break) the run in progress.
+{
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -120,3 +123,5 @@ if [ ! -f "$out/rc" ]; then
 	exit 125
 fi
 exit "$(cat "$out/rc")"
+exit
+}
