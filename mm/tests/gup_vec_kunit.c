@@ -1334,9 +1334,11 @@ static void gvk_test_longterm_movable(struct kunit *test)
 
 	for (fl = gvk_flavours; fl->pin; fl++) {
 		start = gvk_setup(test, &area, b->kind, len, GVK_RW, true);
-		for (i = 0; i < nr; i++)
-			KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i),
-				(u32 __user *)(start + i * PAGE_SIZE)), 0);
+		for (i = 0; i < nr; i++) {
+			u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
+
+			KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i), p), 0);
+		}
 		v = gvk_vec_alloc(test, gvk_bufs_for(nr));
 
 		/* A short-term pin leaves the pages where they are */
