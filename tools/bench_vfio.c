@@ -55,9 +55,9 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/kernel-page-flags.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include "bench_backing.h"
 #include "pinbal.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -128,32 +128,12 @@ struct ufd_vfio_attach {	/* struct vfio_device_attach_iommufd_pt */
 	__u32 pasid;
 };
 
-#define SZ_4K		(4096UL)
-#define SZ_2M		(2UL << 20)
-#define SZ_1G		(1UL << 30)
-#define HUGE_SHIFT_FLAG(shift)	((unsigned int)(shift) << MAP_HUGE_SHIFT)
 
 #define MAX_SIZES	32
 #define MAX_KINDS	8
-#define MAX_SAMPLED_4K	4096	/* 4K pages whose flags are read per cell */
 #define IOVA		0x100000000ULL	/* 4 GiB: 1G-aligned, above the MSI window */
 #define DMA_LEN		128	/* bytes edu copies in the DMA check */
 #define DMA_FROM_END	256	/* ... from this far before the region's end */
-
-enum backing {
-	BACK_4K,	/* order-0 pages only */
-	BACK_THP,	/* PMD-mapped transparent huge pages */
-	BACK_HUGETLB,	/* hugetlb pages of kind->leaf bytes */
-};
-
-struct kind {
-	const char *name;
-	enum backing backing;
-	size_t leaf;		/* bytes per leaf the mapping must be backed by */
-	bool memfd;		/* MAP_SHARED of a memfd instead of anonymous */
-	unsigned int flags;	/* extra mmap() or memfd_create() flags */
-	int advice;		/* madvise() advice, or -1 */
-};
 
 static const struct kind kinds[] = {	/* in the default order: THP first */
 	{ "thp", BACK_THP, SZ_2M, false, 0, MADV_HUGEPAGE },
@@ -201,7 +181,6 @@ struct options {
 	int warmup;
 };
 
-static int pagemap_fd = -1, kpageflags_fd = -1;
 
 /* The VFIO objects of the current phase. */
 static struct {
@@ -360,174 +339,15 @@ static void region_unmap(struct region *rg)
 	rg->fd = -1;
 }
 
-/* ---- backing verification (as in bench_reg_mr.c) -------------------- */
-
-struct smaps_vma {
-	uintptr_t start, end;
-	unsigned long kernel_page_kb, rss_kb, anon_huge_kb, shmem_pmd_kb,
-		file_pmd_kb, hugetlb_kb;
-};
-
-static void smaps_field(struct smaps_vma *v, const char *name,
-			unsigned long kb)
-{
-	if (!strcmp(name, "KernelPageSize"))
-		v->kernel_page_kb = kb;
-	else if (!strcmp(name, "Rss"))
-		v->rss_kb = kb;
-	else if (!strcmp(name, "AnonHugePages"))
-		v->anon_huge_kb = kb;
-	else if (!strcmp(name, "ShmemPmdMapped"))
-		v->shmem_pmd_kb = kb;
-	else if (!strcmp(name, "FilePmdMapped"))
-		v->file_pmd_kb = kb;
-	else if (!strcmp(name, "Shared_Hugetlb") ||
-		 !strcmp(name, "Private_Hugetlb"))
-		v->hugetlb_kb += kb;
-}
-
-/* The smaps entry of the VMA that contains @addr. */
-static bool smaps_find(uintptr_t addr, struct smaps_vma *v)
-{
-	char line[512], name[64];
-	unsigned long start, end, kb;
-	bool in = false, found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			if (in)
-				break;
-			in = addr >= start && addr < end;
-			if (in) {
-				memset(v, 0, sizeof(*v));
-				v->start = start;
-				v->end = end;
-				found = true;
-			}
-		} else if (in && sscanf(line, "%63[^:]: %lu kB", name, &kb) == 2) {
-			smaps_field(v, name, kb);
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-static bool check_smaps(const struct cell *c, const char *base, size_t size)
-{
-	const struct kind *k = c->rg->kind;
-	unsigned long need_kb = round_up(size, k->leaf) / 1024;
-	struct smaps_vma v;
-
-	if (!smaps_find((uintptr_t)base, &v))
-		return cell_abort(c, "no VMA in /proc/self/smaps");
-	if ((uintptr_t)base + size > v.end)
-		return cell_abort(c, "the region spans more than one VMA");
-	if (v.kernel_page_kb * 1024 != (k->backing == BACK_HUGETLB ? k->leaf : SZ_4K))
-		return cell_abort(c, "smaps KernelPageSize %lu kB", v.kernel_page_kb);
-	switch (k->backing) {
-	case BACK_4K:
-		if (v.anon_huge_kb || v.shmem_pmd_kb || v.file_pmd_kb)
-			return cell_abort(c, "smaps shows PMD mappings (AnonHugePages %lu ShmemPmdMapped %lu FilePmdMapped %lu kB)",
-					  v.anon_huge_kb, v.shmem_pmd_kb, v.file_pmd_kb);
-		if (v.rss_kb < size / 1024)
-			return cell_abort(c, "smaps Rss %lu kB: not all faulted in", v.rss_kb);
-		break;
-	case BACK_THP:
-		if (v.anon_huge_kb < need_kb)
-			return cell_abort(c, "smaps AnonHugePages %lu kB < %lu kB",
-					  v.anon_huge_kb, need_kb);
-		break;
-	case BACK_HUGETLB:
-		if (v.hugetlb_kb < need_kb)
-			return cell_abort(c, "smaps *_Hugetlb %lu kB < %lu kB",
-					  v.hugetlb_kb, need_kb);
-		break;
-	}
-	return true;
-}
-
-/* PFN and kpageflags of the page mapped at @addr. */
-static bool page_info(const void *addr, uint64_t *pfn, uint64_t *flags)
-{
-	uint64_t ent;
-	off_t off = (uintptr_t)addr / SZ_4K * sizeof(ent);
-
-	if (pread(pagemap_fd, &ent, sizeof(ent), off) != sizeof(ent))
-		return false;
-	if (!(ent & (1ULL << 63)))		/* not present */
-		return false;
-	*pfn = ent & ((1ULL << 55) - 1);
-	if (!*pfn)				/* PFNs hidden: not root */
-		return false;
-	return pread(kpageflags_fd, flags, sizeof(*flags),
-		     *pfn * sizeof(*flags)) == sizeof(*flags);
-}
-
-#define KPF(bit) (1ULL << KPF_##bit)
-
-static bool check_small_page(const struct cell *c, const char *addr)
-{
-	uint64_t pfn, flags;
-
-	if (!page_info(addr, &pfn, &flags))
-		return cell_abort(c, "no PFN for %p (not present, or not root)", addr);
-	if (flags & (KPF(COMPOUND_HEAD) | KPF(COMPOUND_TAIL) | KPF(THP) | KPF(HUGE)))
-		return cell_abort(c, "page at %p (pfn %#" PRIx64 ") is part of a large folio, kpageflags %#" PRIx64,
-				  addr, pfn, flags);
-	return true;
-}
-
-/*
- * The leaf at @head: its first and last 4K pages are the head and a tail of
- * one compound page of the right type, physically contiguous and aligned.
- */
-static bool check_leaf(const struct cell *c, const char *head)
-{
-	const struct kind *k = c->rg->kind;
-	uint64_t type = k->backing == BACK_THP ? KPF(THP) : KPF(HUGE);
-	uint64_t nr = k->leaf / SZ_4K, pfn, last_pfn, flags, last_flags;
-
-	if (!page_info(head, &pfn, &flags) ||
-	    !page_info(head + k->leaf - SZ_4K, &last_pfn, &last_flags))
-		return cell_abort(c, "no PFN for the leaf at %p (not present, or not root)", head);
-	if (!(flags & type) || !(flags & KPF(COMPOUND_HEAD)) ||
-	    !(last_flags & type) || !(last_flags & KPF(COMPOUND_TAIL)))
-		return cell_abort(c, "leaf at %p is not one %zu kB %s page: kpageflags head %#" PRIx64 " last %#" PRIx64,
-				  head, k->leaf >> 10,
-				  k->backing == BACK_THP ? "THP" : "hugetlb",
-				  flags, last_flags);
-	if (pfn % nr || last_pfn != pfn + nr - 1)
-		return cell_abort(c, "leaf at %p: pfn %#" PRIx64 "..%#" PRIx64 " not an aligned %zu kB run",
-				  head, pfn, last_pfn, k->leaf >> 10);
-	return true;
-}
-
-static bool check_pages(const struct cell *c, const char *base, size_t size)
-{
-	const struct kind *k = c->rg->kind;
-	size_t off, stride;
-
-	if (k->backing != BACK_4K) {
-		for (off = 0; off < size; off += k->leaf)
-			if (!check_leaf(c, base + off))
-				return false;
-		return true;
-	}
-	stride = round_up(size / SZ_4K, MAX_SAMPLED_4K) / MAX_SAMPLED_4K * SZ_4K;
-	for (off = 0; off < size; off += stride)
-		if (!check_small_page(c, base + off))
-			return false;
-	return check_small_page(c, base + size - SZ_4K);
-}
+/* ---- backing verification: bench_backing.c ------------------------- */
 
 static bool check_backing(const struct cell *c)
 {
-	return check_smaps(c, c->rg->base, c->size) &&
-	       check_pages(c, c->rg->base, c->size);
+	const struct backing_cell bc = {
+		c->rg->kind, c->rg->base, c->size, c->label
+	};
+
+	return backing_check(&bc);
 }
 
 /* ---- edu DMA (as in tests/vfio/type1_test.c) ------------------------ */
@@ -1087,12 +907,8 @@ int main(int argc, char **argv)
 	int i, failed = 0;
 
 	parse_options(argc, argv, &o);
-	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
-	if (pagemap_fd < 0 || kpageflags_fd < 0) {
-		perror("bench_vfio: /proc/self/pagemap or /proc/kpageflags");
+	if (!backing_open("bench_vfio"))
 		return 1;
-	}
 	s.map_us = calloc(o.runs, sizeof(double));
 	s.unmap_us = calloc(o.runs, sizeof(double));
 	if (!s.map_us || !s.unmap_us)
