@@ -21,6 +21,15 @@ ip link add veth0 type veth peer name veth1
 ip link set veth0 up
 ip link set veth1 up
 rdma link add rxe0 type rxe netdev veth0
+# rxe0's GID 0 is veth0's IPv6 link-local address: while duplicate address
+# detection holds it tentative, QPs to it time out. Every job uses rxe0, so
+# wait for it here (up to 10 s), not in each job.
+i=0
+while ip -6 addr show dev veth0 | grep -q tentative && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ $i -lt 100 ] || echo "lab: veth0's IPv6 address still tentative after 10 s: rxe0 QPs will time out"
 ulimit -l unlimited
 ulimit -c 0
 export LAB_OUT=/run/out HOME=/tmp TERM=dumb

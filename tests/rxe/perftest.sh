@@ -15,14 +15,6 @@ out=${LAB_OUT:-/tmp}/perftest.txt
 port=18600
 rc=0
 
-# Wait up to 10 s for veth0's link-local address (rxe0's GID 0) to leave
-# duplicate address detection: QPs to a tentative GID time out.
-i=0
-while ip -6 addr show dev veth0 | grep -q tentative && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-
 # run TOOL NAME ARGS...: server in the background, client against it.
 run() {
 	tool=$1 name=$2
