@@ -26,26 +26,13 @@
 /* Every PFN the kernel can see must fit in the PFN field */
 static_assert(GUP_VEC_PHYSMEM_BITS - PAGE_SHIFT <= GUP_VEC_PFN_BITS);
 
-/*
- * Host tests (tests/host) set GUP_VEC_MUTATE to a bit mask to check that
- * they catch a one bit change in the encoding. It is 0 in the kernel.
- */
-#ifndef GUP_VEC_MUTATE
-#define GUP_VEC_MUTATE	0
-#endif
-
-static void gup_vec_store(struct gup_vec *vec, unsigned int i, u64 word)
-{
-	vec->bufs[vec->pos.buf][i] = word ^ GUP_VEC_MUTATE;
-}
-
 /* Close the current buffer, ending it if it is not full, and open the next */
 static void gup_vec_next_buf(struct gup_vec *vec)
 {
 	struct gup_vec_pos *pos = &vec->pos;
 
 	if (pos->head < pos->tail)
-		gup_vec_store(vec, pos->head, GUP_VEC_END);
+		__gup_vec_store(vec, pos->head, GUP_VEC_END);
 	pos->buf++;
 	pos->head = 0;
 	pos->tail = GUP_VEC_WORDS;
@@ -59,7 +46,6 @@ static void gup_vec_encode(struct gup_vec *vec)
 	u64 word;
 
 	cost = gup_vec_cost(pos->pfn, pos->npages);
-	word = FIELD_PREP(GUP_VEC_PFN, pos->pfn);
 	/*
 	 * Callers check room first, so this cannot happen; if it did, lose the
 	 * extent (and leak its pins) rather than write past the buffers.
@@ -71,12 +57,12 @@ static void gup_vec_encode(struct gup_vec *vec)
 	if (pos->tail - pos->head < cost)
 		gup_vec_next_buf(vec);
 	if (cost == 1) {
-		word |= FIELD_PREP(GUP_VEC_ORDER, ilog2(pos->npages));
+		word = gup_vec_word(pos->pfn, pos->npages);
 	} else {
-		word |= GUP_VEC_SIZED;
-		gup_vec_store(vec, --pos->tail, pos->npages);
+		word = FIELD_PREP(GUP_VEC_PFN, pos->pfn) | GUP_VEC_SIZED;
+		__gup_vec_store(vec, --pos->tail, pos->npages);
 	}
-	gup_vec_store(vec, pos->head++, word);
+	__gup_vec_store(vec, pos->head++, word);
 	pos->npages = 0;
 }
 
@@ -101,28 +87,23 @@ static bool gup_vec_fits_after_pending(const struct gup_vec *vec,
 }
 
 /**
- * gup_vec_add_nomerge() - Record pinned pages as a new extent
+ * __gup_vec_add_nomerge() - gup_vec_add_nomerge(), out of line
  * @vec: The gup_vec
  * @pfn: First PFN of the range
- * @npages: Pages in the range, at least 1 and at most GUP_VEC_MAX_NPAGES
+ * @npages: Pages in the range
  *
- * Like gup_vec_add() but never merges the range into the pending extent:
- * for pages that must not be joined to the previous ones, e.g. P2PDMA pages
- * of another pgmap. Later ranges may merge into this one. Called with
- * interrupts disabled by the GUP-fast walker: does not sleep.
+ * What gup_vec_add_nomerge() does not do inline: opening the next buffer,
+ * extents of two words, and refusing what cannot be recorded.
  *
  * Return: true if the range was recorded, false if there was no room or the
  * range is invalid; then @vec is unchanged.
  */
-bool gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
-			 unsigned long npages)
+bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
+			   unsigned long npages)
 {
 	struct gup_vec_pos *pos = &vec->pos;
-	unsigned long last;
 
-	if (WARN_ON_ONCE(!npages || npages > GUP_VEC_MAX_NPAGES ||
-			 check_add_overflow(pfn, npages - 1, &last) ||
-			 !FIELD_FIT(GUP_VEC_PFN, last)))
+	if (WARN_ON_ONCE(!gup_vec_valid(pfn, npages)))
 		return false;
 	if (!gup_vec_fits_after_pending(vec, gup_vec_cost(pfn, npages)))
 		return false;
@@ -134,7 +115,7 @@ bool gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
 	pos->nr_extents++;
 	return true;
 }
-EXPORT_SYMBOL_GPL(gup_vec_add_nomerge);
+EXPORT_SYMBOL_GPL(__gup_vec_add_nomerge);
 
 /**
  * gup_vec_finish() - Encode the pending extent and end the last buffer
@@ -155,7 +136,7 @@ unsigned int gup_vec_finish(struct gup_vec *vec)
 	if (pos->npages)
 		gup_vec_encode(vec);
 	if (pos->head < pos->tail)
-		gup_vec_store(vec, pos->head, GUP_VEC_END);
+		__gup_vec_store(vec, pos->head, GUP_VEC_END);
 	return pos->buf + 1;
 }
 EXPORT_SYMBOL_GPL(gup_vec_finish);
@@ -178,6 +159,7 @@ static bool gup_vec_decode(struct gup_vec_iter *iter)
 	unsigned long pfn, last;
 	unsigned int order;
 	u64 word, npages;
+	u64 pfn_bits;
 
 	if (iter->buf + 1 == iter->nr_bufs)
 		stop = min(stop, iter->stop);
@@ -203,7 +185,11 @@ static bool gup_vec_decode(struct gup_vec_iter *iter)
 	if (!npages || npages > GUP_VEC_MAX_NPAGES)
 		return gup_vec_corrupt(iter);
 
-	pfn = FIELD_GET(GUP_VEC_PFN, word);
+	/* A PFN the kernel cannot hold (32-bit) was never encoded */
+	pfn_bits = FIELD_GET(GUP_VEC_PFN, word);
+	pfn = pfn_bits;
+	if (pfn != pfn_bits)
+		return gup_vec_corrupt(iter);
 	if (check_add_overflow(pfn, npages - 1, &last) ||
 	    !FIELD_FIT(GUP_VEC_PFN, last) ||
 	    (!(word & GUP_VEC_SIZED) && !IS_ALIGNED(pfn, npages)))
@@ -214,15 +200,16 @@ static bool gup_vec_decode(struct gup_vec_iter *iter)
 }
 
 /**
- * gup_vec_iter_next() - Move to the next extent
+ * __gup_vec_iter_next() - gup_vec_iter_next(), out of line
  * @iter: Iterator set up by gup_vec_iter_init() or gup_vec_iter_init_bufs()
  *
- * The extent is @iter->pfn and @iter->npages, or gup_vec_iter_phys(@iter).
- * A word the encoder cannot have written ends the iteration with a warning.
+ * Decodes what gup_vec_iter_next() does not inline: extents of two words,
+ * buffer ends, the pending extent, and words the encoder cannot have
+ * written, which end the iteration with a warning.
  *
  * Return: true if there is an extent, false at the end.
  */
-bool gup_vec_iter_next(struct gup_vec_iter *iter)
+bool __gup_vec_iter_next(struct gup_vec_iter *iter)
 {
 	for (; iter->buf < iter->nr_bufs; iter->buf++) {
 		if (gup_vec_decode(iter))
@@ -237,7 +224,7 @@ bool gup_vec_iter_next(struct gup_vec_iter *iter)
 	iter->pending_npages = 0;
 	return true;
 }
-EXPORT_SYMBOL_GPL(gup_vec_iter_next);
+EXPORT_SYMBOL_GPL(__gup_vec_iter_next);
 
 /**
  * gup_vec_unpin() - Unpin every page a gup_vec recorded, and reset it
@@ -267,34 +254,40 @@ unsigned long gup_vec_unpin(struct gup_vec *vec, bool make_dirty)
 EXPORT_SYMBOL_GPL(gup_vec_unpin);
 
 /*
- * The scatterlist entries the extents will take, counted as the page array
- * code counts them, so that each sg_alloc_append_table_from_page_range() call
- * can pass on how many will follow. The entries themselves are decided there.
+ * Where the scatterlist stands while extents are appended, kept apart from
+ * the table so that a first pass can count the entries the second will
+ * add: sg_alloc_append_table_from_pages() passes that count on to each
+ * allocation, and so does gup_vec_append_sg().
  */
 struct gup_vec_sg {
-	unsigned long max_segment;
-	unsigned long next_pfn;	/* After the last entry */
-	unsigned long len;	/* Bytes in the last entry */
-	bool open;		/* There is a last entry */
+	unsigned long max_segment;	/* Bytes in an entry, page aligned */
+	unsigned long next_pfn;		/* After the last entry */
+	unsigned long len;		/* Bytes in the last entry */
+	bool open;			/* There is a last entry */
 };
 
 static void gup_vec_sg_start(struct gup_vec_sg *sg,
-			     struct sg_append_table *sgt_append,
+			     const struct sg_append_table *sgt_append,
 			     unsigned int max_segment)
 {
 	struct scatterlist *prv = sgt_append->prv;
 
-	sg->max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
+	sg->max_segment = max_segment;
 	sg->open = prv;
 	if (prv) {
 		sg->len = prv->length;
-		sg->next_pfn = (sg_phys(prv) + prv->length) / PAGE_SIZE;
+		sg->next_pfn = (sg_phys(prv) + prv->length) >> PAGE_SHIFT;
 	}
 }
 
-/* Top up the last entry, then one entry per max_segment */
-static unsigned long gup_vec_sg_count(struct gup_vec_sg *sg,
-				      unsigned long pfn, unsigned long npages)
+/*
+ * Step over [@pfn, @pfn + @npages) as sg_alloc_append_table_from_pages()
+ * takes the same pages: *@merged of them top up the last entry, then the
+ * rest is split into entries of max_segment. Return: the new entries.
+ */
+static unsigned long gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn,
+				     unsigned long npages,
+				     unsigned long *merged)
 {
 	unsigned long max_pages = sg->max_segment >> PAGE_SHIFT;
 	unsigned long nr = 0, count;
@@ -302,8 +295,9 @@ static unsigned long gup_vec_sg_count(struct gup_vec_sg *sg,
 	if (sg->open && pfn == sg->next_pfn && sg->len < sg->max_segment &&
 	    zone_device_pages_have_same_pgmap(pfn_to_page(pfn),
 					      pfn_to_page(pfn - 1)))
-		nr = min(npages, (sg->max_segment - sg->len) / PAGE_SIZE);
-	sg->len += nr * PAGE_SIZE;
+		nr = min(npages, (sg->max_segment - sg->len) >> PAGE_SHIFT);
+	*merged = nr;
+	sg->len += nr << PAGE_SHIFT;
 	sg->next_pfn += nr;
 	if (nr == npages)
 		return 0;
@@ -311,9 +305,34 @@ static unsigned long gup_vec_sg_count(struct gup_vec_sg *sg,
 	npages -= nr;
 	count = DIV_ROUND_UP(npages, max_pages);
 	sg->open = true;
-	sg->len = (npages - (count - 1) * max_pages) * PAGE_SIZE;
+	sg->len = (npages - (count - 1) * max_pages) << PAGE_SHIFT;
 	sg->next_pfn = pfn + nr + npages;
 	return count;
+}
+
+/*
+ * Add @count entries for the @npages pages from @pfn on, max_segment an
+ * entry; *@left counts the entries still to add, these included.
+ */
+static int gup_vec_sg_add(struct sg_append_table *sgt_append,
+			  const struct gup_vec_sg *sg, unsigned long pfn,
+			  unsigned long npages, unsigned long count,
+			  unsigned long *left, gfp_t gfp_mask)
+{
+	unsigned long max_pages = sg->max_segment >> PAGE_SHIFT;
+	struct scatterlist *s;
+	unsigned long nr;
+
+	for (; count; count--) {
+		nr = min(npages, max_pages);
+		s = sg_append_table_next(sgt_append, (*left)--, gfp_mask);
+		if (IS_ERR(s))
+			return PTR_ERR(s);
+		sg_set_page(s, pfn_to_page(pfn), nr << PAGE_SHIFT, 0);
+		pfn += nr;
+		npages -= nr;
+	}
+	return 0;
 }
 
 /**
@@ -326,45 +345,65 @@ static unsigned long gup_vec_sg_count(struct gup_vec_sg *sg,
  *
  * Builds exactly the table, allocations and chaining included, that one
  * sg_alloc_append_table_from_pages() call would build for the same pages
- * with offset 0, the same @max_segment and the same @left_pages.
+ * with offset 0, the same @max_segment and the same @left_pages. Each
+ * extent costs one or more entries (or a merge into the last one), not a
+ * page pointer a page.
+ *
+ * An empty @vec appends nothing (and with no @left_pages marks the end).
  *
  * Return: 0 on success, -EINVAL if @max_segment is below PAGE_SIZE, -ENOMEM,
- * or -EOPNOTSUPP on ARCH_NO_SG_CHAIN if the table is not empty or @vec has
- * more than one extent (each extent after the first is an append). On
- * failure part of @vec may have been appended: as after a failed
- * sg_alloc_append_table_from_pages(), call sg_free_append_table().
+ * or on ARCH_NO_SG_CHAIN -EOPNOTSUPP if neither the table nor @vec is empty,
+ * as that call. On failure the table's entries and last entry are as they
+ * were, but chunks allocated on the way stay chained: as after a failed
+ * sg_alloc_append_table_from_pages(), the table can then only be freed,
+ * with sg_free_append_table().
  */
 int gup_vec_append_sg(const struct gup_vec *vec,
 		      struct sg_append_table *sgt_append,
 		      unsigned int max_segment, unsigned long left_pages,
 		      gfp_t gfp_mask)
 {
-	unsigned long left = left_pages;
+	struct scatterlist *prv = sgt_append->prv;
+	unsigned int nents = sgt_append->sgt.nents;
+	unsigned int prv_len = prv ? prv->length : 0;
+	unsigned long left = left_pages, count, merged;
 	struct gup_vec_iter iter;
 	struct gup_vec_sg sg;
 	int ret;
 
+	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
 	if (WARN_ON(max_segment < PAGE_SIZE))
 		return -EINVAL;
+	if (IS_ENABLED(CONFIG_ARCH_NO_SG_CHAIN) && prv &&
+	    gup_vec_nr_extents(vec))
+		return -EOPNOTSUPP;
 
 	gup_vec_sg_start(&sg, sgt_append, max_segment);
 	gup_vec_for_each_extent(&iter, vec)
-		left = size_add(left, gup_vec_sg_count(&sg, iter.pfn,
-						       iter.npages));
+		left = size_add(left, gup_vec_sg_step(&sg, iter.pfn, iter.npages,
+						      &merged));
 
 	gup_vec_sg_start(&sg, sgt_append, max_segment);
 	gup_vec_for_each_extent(&iter, vec) {
-		left -= gup_vec_sg_count(&sg, iter.pfn, iter.npages);
-		ret = sg_alloc_append_table_from_page_range(sgt_append,
-							    pfn_to_page(iter.pfn),
-							    iter.npages,
-							    max_segment, left,
-							    gfp_mask);
+		count = gup_vec_sg_step(&sg, iter.pfn, iter.npages, &merged);
+		if (merged)
+			sgt_append->prv->length += merged << PAGE_SHIFT;
+		ret = gup_vec_sg_add(sgt_append, &sg, iter.pfn + merged,
+				     iter.npages - merged, count, &left,
+				     gfp_mask);
 		if (ret)
-			return ret;
+			goto restore;
 	}
 	if (!left_pages && sgt_append->prv)
 		sg_mark_end(sgt_append->prv);
 	return 0;
+
+restore:
+	sgt_append->prv = prv;
+	if (prv)
+		prv->length = prv_len;
+	sgt_append->sgt.nents = nents;
+	sgt_append->sgt.orig_nents = nents;
+	return ret;
 }
 EXPORT_SYMBOL_GPL(gup_vec_append_sg);

@@ -202,12 +202,16 @@ static inline long pin_user_pages_vec_remote(struct mm_struct *mm,
 }
 #endif
 
-/* The format, implemented in mm/gup_vec.c */
+/*
+ * The format, implemented in mm/gup_vec.c. gup_vec_add_nomerge() and
+ * gup_vec_iter_next() are inline for the common case, a one-word extent
+ * inside a buffer, and call their out-of-line halves for the rest.
+ */
 #ifdef CONFIG_GUP_VEC
-bool gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
-			 unsigned long npages);
+bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
+			   unsigned long npages);
 unsigned int gup_vec_finish(struct gup_vec *vec);
-bool gup_vec_iter_next(struct gup_vec_iter *iter);
+bool __gup_vec_iter_next(struct gup_vec_iter *iter);
 unsigned long gup_vec_unpin(struct gup_vec *vec, bool make_dirty);
 int gup_vec_append_sg(const struct gup_vec *vec,
 		      struct sg_append_table *sgt_append,
@@ -328,6 +332,70 @@ static inline bool gup_vec_fits(const struct gup_vec *vec, unsigned int cost)
 	return pos->tail - pos->head >= cost || pos->buf + 1 < vec->nr_bufs;
 }
 
+/* Whether an extent can be recorded at all: see GUP_VEC_MAX_NPAGES */
+static inline bool gup_vec_valid(unsigned long pfn, unsigned long npages)
+{
+	unsigned long last;
+
+	return npages && npages <= GUP_VEC_MAX_NPAGES &&
+	       !check_add_overflow(pfn, npages - 1, &last) &&
+	       FIELD_FIT(GUP_VEC_PFN, last);
+}
+
+/* The PFN word of an extent of one word, see gup_vec_cost() */
+static inline u64 gup_vec_word(unsigned long pfn, unsigned long npages)
+{
+	return FIELD_PREP(GUP_VEC_PFN, pfn) |
+	       FIELD_PREP(GUP_VEC_ORDER, ilog2(npages));
+}
+
+/* The one writer of the encoding: every word is stored here */
+static inline void __gup_vec_store(struct gup_vec *vec, unsigned int i,
+				   u64 word)
+{
+	vec->bufs[vec->pos.buf][i] = word;
+}
+
+#ifdef CONFIG_GUP_VEC
+/**
+ * gup_vec_add_nomerge() - Record pinned pages as a new extent
+ * @vec: The gup_vec
+ * @pfn: First PFN of the range
+ * @npages: Pages in the range, at least 1 and at most GUP_VEC_MAX_NPAGES
+ *
+ * Like gup_vec_add() but never merges the range into the pending extent:
+ * for pages that must not be joined to the previous ones, e.g. P2PDMA pages
+ * of another pgmap. Later ranges may merge into this one. Called with
+ * interrupts disabled by the GUP-fast walker: does not sleep.
+ *
+ * Return: true if the range was recorded, false if there was no room or the
+ * range is invalid; then @vec is unchanged.
+ */
+static inline bool gup_vec_add_nomerge(struct gup_vec *vec,
+				       unsigned long pfn,
+				       unsigned long npages)
+{
+	struct gup_vec_pos *pos = &vec->pos;
+
+	/*
+	 * Inline when the pending extent and the new one take a word each
+	 * and both fit the current buffer: encode the pending one.
+	 */
+	if (pos->npages && pos->tail - pos->head >= 2 &&
+	    gup_vec_cost(pos->pfn, pos->npages) == 1 &&
+	    gup_vec_cost(pfn, npages) == 1 && gup_vec_valid(pfn, npages)) {
+		__gup_vec_store(vec, pos->head++,
+				gup_vec_word(pos->pfn, pos->npages));
+		pos->pfn = pfn;
+		pos->npages = npages;
+		pos->nr_pages += npages;
+		pos->nr_extents++;
+		return true;
+	}
+	return __gup_vec_add_nomerge(vec, pfn, npages);
+}
+#endif
+
 /**
  * gup_vec_has_room() - Whether a gup_vec can take a page table's worth
  * @vec: The gup_vec
@@ -373,12 +441,10 @@ static inline bool gup_vec_can_merge(const struct gup_vec *vec,
 				     unsigned long pfn, unsigned long npages)
 {
 	const struct gup_vec_pos *pos = &vec->pos;
-	unsigned long last;
 
-	return pos->npages && pfn == pos->pfn + pos->npages && npages &&
+	return pos->npages && pfn == pos->pfn + pos->npages &&
+	       gup_vec_valid(pfn, npages) &&
 	       npages <= GUP_VEC_MAX_NPAGES - pos->npages &&
-	       !check_add_overflow(pfn, npages - 1, &last) &&
-	       FIELD_FIT(GUP_VEC_PFN, last) &&
 	       !is_zero_pfn(pfn) && !is_zero_pfn(pfn - 1) &&
 	       gup_vec_may_join(pfn) &&
 	       gup_vec_fits(vec, gup_vec_cost(pos->pfn, pos->npages + npages));
@@ -459,6 +525,59 @@ static inline struct phys_vec gup_vec_iter_phys(const struct gup_vec_iter *iter)
 		.len = (size_t)iter->npages << PAGE_SHIFT,
 	};
 }
+
+#ifdef CONFIG_GUP_VEC
+/**
+ * gup_vec_iter_next() - Move to the next extent
+ * @iter: Iterator set up by gup_vec_iter_init() or gup_vec_iter_init_bufs()
+ *
+ * The extent is @iter->pfn and @iter->npages, or gup_vec_iter_phys(@iter).
+ * A word the encoder cannot have written ends the iteration with a warning.
+ *
+ * Return: true if there is an extent, false at the end.
+ */
+static inline bool gup_vec_iter_next(struct gup_vec_iter *iter)
+{
+	unsigned int stop, order;
+	unsigned long npages;
+	u64 word, pfn;
+
+	/*
+	 * Inline: a PFN word of a one-word extent that the encoder could have
+	 * written. Anything else, the end of a buffer included, is decoded,
+	 * or refused, out of line.
+	 */
+	if (iter->buf >= iter->nr_bufs)
+		goto out_of_line;
+	stop = iter->tail;
+	if (iter->buf + 1 == iter->nr_bufs)
+		stop = min(stop, iter->stop);
+	if (iter->head >= stop)
+		goto out_of_line;
+	word = iter->bufs[iter->buf][iter->head];
+	if (word & (GUP_VEC_RESERVED | GUP_VEC_SIZED))
+		goto out_of_line;
+	order = FIELD_GET(GUP_VEC_ORDER, word);
+	if (order > ilog2(GUP_VEC_MAX_NPAGES))
+		goto out_of_line;
+	npages = 1UL << order;
+	pfn = FIELD_GET(GUP_VEC_PFN, word);
+	/*
+	 * A PFN an unsigned long holds, aligned to the power of two npages,
+	 * so pfn + npages - 1 cannot wrap it either.
+	 */
+	if ((unsigned long)pfn != pfn || !IS_ALIGNED(pfn, npages) ||
+	    !FIELD_FIT(GUP_VEC_PFN, pfn + npages - 1))
+		goto out_of_line;
+	iter->head++;
+	iter->pfn = pfn;
+	iter->npages = npages;
+	return true;
+
+out_of_line:
+	return __gup_vec_iter_next(iter);
+}
+#endif
 
 /* @iter->pfn and @iter->npages are each extent of @vec in turn */
 #define gup_vec_for_each_extent(iter, vec)				\

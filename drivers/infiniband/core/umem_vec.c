@@ -18,55 +18,22 @@
 
 #include "uverbs.h"
 
-/* Where an sg append table ends, to forget what was appended after it */
-struct ib_umem_sg_end {
-	struct scatterlist *prv;
-	unsigned int prv_length;
-	unsigned int nents;
-};
-
-static void ib_umem_sg_save_end(const struct sg_append_table *sgt_append,
-				struct ib_umem_sg_end *end)
-{
-	end->prv = sgt_append->prv;
-	end->prv_length = end->prv ? end->prv->length : 0;
-	end->nents = sgt_append->sgt.nents;
-}
-
 /*
- * Cut the table back to @end. Entries allocated since stay allocated (and
- * counted in total_nents) for sg_free_append_table() to free.
- */
-static void ib_umem_sg_restore_end(struct sg_append_table *sgt_append,
-				   const struct ib_umem_sg_end *end)
-{
-	sgt_append->prv = end->prv;
-	if (end->prv)
-		end->prv->length = end->prv_length;
-	sgt_append->sgt.nents = end->nents;
-	sgt_append->sgt.orig_nents = end->nents;
-}
-
-/*
- * Append the pages pinned in @vec to the umem's table. On failure the table
- * is left as it was and the pins of @vec are dropped, as the caller of
- * sg_alloc_append_table_from_pages() drops those of its page array.
+ * Append the pages pinned in @vec to the umem's table. On failure the
+ * table's entries are as they were and the pins of @vec are dropped, as the
+ * caller of sg_alloc_append_table_from_pages() drops those of its page
+ * array.
  */
 static int ib_umem_append_vec(struct ib_umem *umem, struct gup_vec *vec,
 			      unsigned long left_pages)
 {
-	struct sg_append_table *sgt_append = &umem->sgt_append;
-	struct ib_umem_sg_end end;
 	int ret;
 
-	ib_umem_sg_save_end(sgt_append, &end);
-	ret = gup_vec_append_sg(vec, sgt_append,
+	ret = gup_vec_append_sg(vec, &umem->sgt_append,
 				ib_dma_max_seg_size(umem->ibdev), left_pages,
 				GFP_KERNEL);
-	if (ret) {
-		ib_umem_sg_restore_end(sgt_append, &end);
+	if (ret)
 		gup_vec_unpin(vec, false);
-	}
 	return ret;
 }
 
