@@ -31,6 +31,8 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/memfd.h>
 
+#include "../internal.h"
+
 /* Backings */
 
 enum gvk_kind {
@@ -1378,11 +1380,95 @@ static void gvk_test_long_walk(struct kunit *test)
 	struct gvk_area area;
 	unsigned long start;
 
+	if (PMD_SIZE > SZ_2M)
+		kunit_skip(test, "24 PMDs of %lu bytes are too much memory",
+			   PMD_SIZE);
 	start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true) +
 		GVK_HEAD_BYTES;
 	KUNIT_EXPECT_EQ(test, gvk_check(test, GVK_FAST, start, nr, FOLL_WRITE),
 			(long)nr);
 	gvk_unmap(test, &area);
+}
+
+/*
+ * A GUP-fast stretch that loses the fork race (write_protect_seq) unpins
+ * what it recorded, rewinds the vec to where the stretch began and ends
+ * the fast walk; the slow walk pins the rest. The test-only fault point
+ * gup_fast_vec_race_at (mm/gup.c) makes the Nth stretch of a vector walk
+ * lose it: the first, so that nothing is kept from the fast walk, then the
+ * second, so that the first stretch's extents are kept and the rewind
+ * lands between stretches (shrinking the pending extent back, if the lost
+ * stretch grew it). Either
+ * way the call pins the range with the reference's extents and pins, and
+ * any pin the rewind dropped twice or not at all shows in the pin counts.
+ */
+static void gvk_race_off(void *unused)
+{
+	atomic_set(&gup_fast_vec_race_at, 0);
+}
+
+/*
+ * NR_FOLL_PIN_ACQUIRED - NR_FOLL_PIN_RELEASED over every node, per-CPU
+ * deltas not yet folded included. Read until two reads agree, so that a
+ * delta folded between the reads of it and of its node is not missed.
+ */
+static long gvk_pins_held(void)
+{
+	long prev, n = LONG_MIN;
+	struct pglist_data *pgdat;
+	int cpu;
+
+	do {
+		prev = n;
+		n = 0;
+		for_each_online_pgdat(pgdat) {
+			n += atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_ACQUIRED]) -
+			     atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_RELEASED]);
+			for_each_online_cpu(cpu) {
+				struct per_cpu_nodestat *p =
+					per_cpu_ptr(pgdat->per_cpu_nodestats, cpu);
+
+				n += p->vm_node_stat_diff[NR_FOLL_PIN_ACQUIRED] -
+				     p->vm_node_stat_diff[NR_FOLL_PIN_RELEASED];
+			}
+		}
+	} while (n != prev);
+	return n;
+}
+
+static void gvk_test_fork_race(struct kunit *test)
+{
+	const unsigned long len = 24 * PMD_SIZE;
+	unsigned long nr = gvk_inner_pages(len);
+	struct gvk_area area;
+	unsigned long start;
+	long held;
+	int at;
+
+	/* Only GUP-fast's PTE walker (pte_special()) walks in stretches */
+	if (!IS_ENABLED(CONFIG_HAVE_GUP_FAST) ||
+	    !IS_ENABLED(CONFIG_ARCH_HAS_PTE_SPECIAL))
+		kunit_skip(test, "no GUP-fast PTE walker on this architecture");
+	if (PMD_SIZE > SZ_2M)
+		kunit_skip(test, "24 PMDs of %lu bytes are too much memory",
+			   PMD_SIZE);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gvk_race_off,
+							 NULL), 0);
+
+	for (at = 1; at <= 2; at++) {
+		start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true) +
+			GVK_HEAD_BYTES;
+		held = gvk_pins_held();
+		atomic_set(&gup_fast_vec_race_at, at);
+		KUNIT_EXPECT_EQ(test, gvk_check(test, GVK_FAST, start, nr,
+						FOLL_WRITE), (long)nr);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&gup_fast_vec_race_at), 0,
+				    "stretch %d was never walked", at);
+		atomic_set(&gup_fast_vec_race_at, 0);
+		/* Every pin counted acquired, the dropped ones released */
+		KUNIT_EXPECT_EQ(test, gvk_pins_held(), held);
+		gvk_unmap(test, &area);
+	}
 }
 
 /*
@@ -1624,6 +1710,7 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE(gvk_test_neighbours),
 	KUNIT_CASE(gvk_test_zero_page),
 	KUNIT_CASE(gvk_test_long_walk),
+	KUNIT_CASE(gvk_test_fork_race),
 	KUNIT_CASE(gvk_test_unaligned_start),
 	KUNIT_CASE_PARAM(gvk_test_longterm, gvk_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_longterm_movable,
