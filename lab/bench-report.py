@@ -45,9 +45,11 @@ OPS = {
         ("dereg", "ibv_dereg_mr(): unmap and unpin"),
     ],
     "GUP through mm/gup_test (tools/bench_gup.sh)": [
-        ("gup_pin_get", "the best pin API the tree offers the caller: stock "
-         "-a pin_user_pages_fast() into a page array, patched -v "
-         "pin_user_pages_vec() into PFN extents"),
+        ("gup_pin_get", "the best pin API the tree offers the caller, with "
+         "4 KiB of output a call (-n 512): stock -a pin_user_pages_fast() "
+         "into a page array (512 pages a call), patched -v "
+         "pin_user_pages_vec() into PFN extents (each call asks for the "
+         "rest of the range, into one buffer, as ib_umem and VFIO do)"),
         ("gup_pin_put", "unpin of the same: unpin_user_pages() on stock, "
          "gup_vec_unpin() on patched"),
         ("gup_pages_get", "-a pin_user_pages_fast() into a page array on "
@@ -58,6 +60,10 @@ OPS = {
          "pins: stock -a -F 0x100 pin_user_pages_fast(FOLL_LONGTERM), "
          "patched -V pin_user_pages_vec(FOLL_LONGTERM)"),
         ("gup_longterm_put", "unpin of the same"),
+        ("gup_pages_longterm_get", "-a -F 0x100 pin_user_pages_fast("
+         "FOLL_LONGTERM) into a page array on both trees: existing "
+         "long-term callers (no regression expected)"),
+        ("gup_pages_longterm_put", "unpin_user_pages() of the same"),
     ],
     "VFIO through edu (tools/bench_vfio)": [
         ("type1_map", "VFIO_IOMMU_MAP_DMA of the whole region, type1 "

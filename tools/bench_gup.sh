@@ -10,7 +10,12 @@
 #   SIZE   bytes per pin, with an M or G suffix (default 256M; huge1g
 #          rounds it up to a multiple of 1G)
 #   RUNS, WARMUP  figures kept and discarded per op (default 20, 3)
-#   PAGES  pages per GUP call, gup_test -n (default 512)
+#   PAGES  gup_test -n (default 512): the output of one GUP call, in
+#          entries: PAGES page pointers for -a, so PAGES pages a call; PAGES
+#          u64 words (one 4 KiB buffer at 512) for -v/-V, each call asking
+#          for the rest of the range, as ib_umem and VFIO type1 call
+#          pin_user_pages_vec(). 4K pages take a call per PTE table either
+#          way; huge leaves take one -v call per buffer's worth of leaves.
 # Output on stdout, as bench_reg_mr's: kind,size,op,n,min_us,median_us,max_us
 #
 # Ops, each a gup_test benchmark command (one ioctl pins SIZE bytes PAGES
@@ -24,6 +29,8 @@
 #                         on stock, -V pin_user_pages_vec(FOLL_LONGTERM) on
 #                         patched: both GUP-fast first, as ib_umem pins
 #                         (-L would time the slow walk only, under mmap_lock)
+#   gup_pages_longterm_get/put  -a -F 0x100 on both trees: the page array
+#                         path with FOLL_LONGTERM, as existing callers use it
 # The tree is told by whether gup_test accepts -v, not by its name.
 #
 # gup_test reports whole microseconds (truncated) per ioctl. So that every
@@ -182,12 +189,13 @@ for kind in $(echo "$kinds" | tr , ' '); do
 	case $kind in huge*)
 		if [ "$(free_huge "$pool")" -lt "$need" ]; then
 			say "ABORT $kind: needs $need free $pool kB hugetlb pages, $(free_huge "$pool") free"
-			failed=$((failed + 3))
+			failed=$((failed + 4))
 			continue
 		fi ;;
 	esac
 	t0=$(date +%s)
-	for o in "gup_pin $pin" "gup_pages -a" "gup_longterm $longterm"; do
+	for o in "gup_pin $pin" "gup_pages -a" "gup_longterm $longterm" \
+		"gup_pages_longterm -a,-F,0x100"; do
 		# shellcheck disable=SC2086 # "NAME CMD"
 		set -- $o
 		if op "$flags" "$1" "$2" >"$tmp/csv"; then

@@ -86,6 +86,30 @@ gup_matrix() {
 	done
 	# Dump pages 0, 19 and 4096 (run_vmtests.sh), pinned.
 	run "gup_test -ct -F 0x1 0 19 0x1000" 1 "$mm/gup_test" -m 32 -ct -F 0x1 0 19 0x1000
+	vec_matrix
+}
+
+# The packed pin's gup_test commands (a patched tree's gup_test only): -v
+# pin_user_pages_vec(), -V with FOLL_LONGTERM, over the same memory, with
+# one 4 KiB output buffer a call (-n 512) and two (-n 1000), 8 MiB. A run
+# that pins less than the whole range fails the program; the kernel side
+# WARNs unless every folio of every extent is pinned (and long-term
+# pinnable for -V). Starts and ends inside huge leaves are KUnit's.
+vec_matrix() {
+	if "$mm/gup_test" -v -h 2>&1 | grep -q "option -- 'v'"; then
+		echo "skip - mm:gup_test -v/-V: this gup_test has no packed pin commands (stock)"
+		return
+	fi
+	for huge in -T -t -H; do
+		for cmd in -v -V; do
+			for write in -w -W; do
+				for num in 512 1000; do
+					set -- $huge $cmd $write -n $num -m 8
+					run "gup_test $*" 1 "$mm/gup_test" "$@"
+				done
+			done
+		done
+	done
 }
 
 # cow and gup_longterm want two free pages of each hugetlb size; short of
