@@ -1443,7 +1443,7 @@ static void gvk_test_fork_race(struct kunit *test)
 	struct gvk_area area;
 	unsigned long start;
 	long held;
-	int at;
+	int at, ret;
 
 	/* Only GUP-fast's PTE walker (pte_special()) walks in stretches */
 	if (!IS_ENABLED(CONFIG_HAVE_GUP_FAST) ||
@@ -1452,8 +1452,8 @@ static void gvk_test_fork_race(struct kunit *test)
 	if (PMD_SIZE > SZ_2M)
 		kunit_skip(test, "24 PMDs of %lu bytes are too much memory",
 			   PMD_SIZE);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gvk_race_off,
-							 NULL), 0);
+	ret = kunit_add_action_or_reset(test, gvk_race_off, NULL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 
 	for (at = 1; at <= 2; at++) {
 		start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true) +
