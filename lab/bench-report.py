@@ -6,7 +6,8 @@ Usage: bench-report.py RUNS_DIR OUT_DIR [--tree-diff FILE]
 RUNS_DIR holds one directory per boot, MODE-ROUND-TREE (e.g. wall-1-stock),
 each with the bench.csv that tools/bench/job.sh wrote in the guest
 (kind,size,op,n,min_us,median_us,max_us: the lines of tools/bench_reg_mr,
-tools/bench_gup.sh and tools/bench_vfio, see OPS) and env.txt, plus
+tools/bench_gup.sh, tools/bench_vfio, tools/bench/qemu_start.sh and
+tools/bench/perftest.sh, see OPS) and env.txt, plus
 boots.csv (mode,round,tree,rc,seconds,load1) written by lab/bench.sh.
 --tree-diff names the list of files in which the patched tree differs from
 stock; an empty list makes this an A/A run.
@@ -36,7 +37,8 @@ MODES = {
               "1 guest µs = 1000 guest instructions",
 }
 AA = "A/A (series empty or identical): ratios are the noise floor"
-TITLE = "ibv_reg_mr (rxe0), gup_test pins, VFIO type1 and iommufd map/unmap"
+TITLE = ("ibv_reg_mr (rxe0), gup_test pins, VFIO type1 and iommufd map/unmap, "
+         "QEMU passthrough start-up, perftest")
 
 # Every op the benches print, by bench, in table order: (op, what it times).
 OPS = {
@@ -77,6 +79,24 @@ OPS = {
         ("ioas_map_file", "iommufd IOMMU_IOAS_MAP_FILE of the memfd, "
          "memfd2m only (reference)"),
         ("ioas_unmap_file", "IOMMU_IOAS_UNMAP of that (reference)"),
+    ],
+    "QEMU passthrough start-up (tools/bench/qemu_start.sh)": [
+        ("qemu_start", "nested QEMU (TCG, -S) with edu as -device vfio-pci "
+         "and 1 GiB of 2M hugetlb RAM, preallocated: the whole process, "
+         "exec to exit after 'info pci' and 'quit' (mostly QEMU's own "
+         "set-up, not VFIO's)"),
+        ("qemu_type1_ioctl", "within that, the time spent in type1 ioctls "
+         "(function_graph of vfio_iommu_type1_ioctl: MAP_DMA of all guest "
+         "RAM)"),
+        ("qemu_type1_close", "the container release at quit "
+         "(vfio_iommu_type1_release: unmap and unpin of all guest RAM)"),
+    ],
+    "perftest over rxe0 (tools/bench/perftest.sh, icount boots)": [
+        ("perftest_write_bw", "ib_write_bw: µs a message at the average "
+         "bandwidth (4k: default buffers, huge2m: --use_hugepages)"),
+        ("perftest_read_bw", "ib_read_bw, likewise"),
+        ("perftest_send_bw", "ib_send_bw, likewise"),
+        ("perftest_write_lat", "ib_write_lat: typical latency"),
     ],
 }
 OP_ORDER = [op for ops in OPS.values() for op, _ in ops]

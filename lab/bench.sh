@@ -17,6 +17,9 @@
 #      bench_vfio    VFIO type1 MAP_DMA / UNMAP_DMA, then iommufd IOAS_MAP /
 #                    IOAS_UNMAP (not converted by the series: a reference),
 #                    with the edu device attached and a DMA check per cell
+#      qemu_start.sh QEMU start-up with edu passed through (type1 maps all
+#                    of its RAM), and the time spent in type1 within it
+#      perftest.sh   perftest over rxe0 (icount boots only)
 #    A wall-time boot holds the build lock, so no kernel build shares the two
 #    cores with it; icount boots do not need to.
 # 3. lab/bench-report.py merges the boots into build/bench/bench.{csv,md}
@@ -31,7 +34,8 @@
 #                 word gup or vfio, for bench_gup.sh or bench_vfio (default:
 #                 matrix below)
 #   BENCH_MEM 4G, BENCH_HUGE2M 520, BENCH_HUGE1G 1: guest memory and the
-#                 hugetlb pools the 1 GiB cells need
+#                 hugetlb pools the 1 GiB cells need (qemu_start.sh's 1 GiB
+#                 of guest RAM takes 512 of the 2M pages)
 #   BENCH_TIMEOUT 1800          seconds per boot
 #   BENCH_MEM_REPORT 1          0 leaves out the memory boots (mem.sh)
 # Exit status: 0 if every boot ran every cell.
@@ -56,7 +60,10 @@ lock=$LAB_CACHE/build.lock
 # 512 MiB, THP first, while free memory is least fragmented; then gup_test
 # and VFIO at their programs' defaults: gup 256 MiB (1 GiB for huge1g) of
 # thp,4k,huge2m,huge1g, 512 pages a call; VFIO 4K,2M,64M,512M (and 1G for
-# huge1g) of thp,4k,huge2m,memfd2m,huge1g.
+# huge1g) of thp,4k,huge2m,memfd2m,huge1g. Then, in both modes, QEMU
+# start-up with edu passed through and 1 GiB of 2M hugetlb RAM, 3 runs after
+# 1; in icount boots only, perftest traffic over rxe0 (one run each: the
+# instruction count of a run barely moves, its wall time does).
 matrix() { # RUNS WARMUP
 	local sizes=4K,64K,1M,16M,256M,512M
 	echo "-k thp,huge2m,memfd2m,huge1g -s $sizes,1G -n $1 -w $2" \
@@ -68,8 +75,8 @@ matrix() { # RUNS WARMUP
 # an icount guest runs several times slower than an MTTCG one.
 mode_args() { # MODE
 	case $1 in
-	wall) echo "${BENCH_ARGS_WALL:-$(matrix 15 3)}" ;;
-	icount) echo "${BENCH_ARGS_ICOUNT:-$(matrix 5 1)}" ;;
+	wall) echo "${BENCH_ARGS_WALL:-$(matrix 15 3) -- qemu -n 3 -w 1}" ;;
+	icount) echo "${BENCH_ARGS_ICOUNT:-$(matrix 5 1) -- qemu -n 3 -w 1 -- perftest}" ;;
 	*) lab_die "unknown mode $1" ;;
 	esac
 }

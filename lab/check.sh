@@ -101,7 +101,9 @@ perftest_figures() {
 		cp "$got" "$want"
 		return 0
 	fi
-	lab_say check "perftest on rxe0 (QEMU TCG, not hardware; one run each, noisy):"
+	lab_say check "perftest on rxe0 (QEMU TCG, not hardware; one wall-time run each, noisy):"
+	lab_say check "  stock is what make check-stock recorded (tests/expected/stock), on another day:"
+	lab_say check "  host load moves these figures 2-5x; make bench compares both trees in icount"
 	awk 'FILENAME == ARGV[1] { stock[$1 " " $2] = $3; next }
 	     $2 != "bytes" { printf "    %-16s %-13s stock %9s  patched %9s\n", $1, $2,
 			     ($1 " " $2) in stock ? stock[$1 " " $2] : "-", $3 }' \

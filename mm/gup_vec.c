@@ -93,7 +93,8 @@ static bool gup_vec_fits_after_pending(const struct gup_vec *vec,
  * @npages: Pages in the range
  *
  * What gup_vec_add_nomerge() does not do inline: opening the next buffer,
- * extents of two words, and refusing what cannot be recorded.
+ * encoding a pending extent of two words, or one when the new extent takes
+ * two, and refusing what cannot be recorded.
  *
  * Return: true if the range was recorded, false if there was no room or the
  * range is invalid; then @vec is unchanged.
@@ -204,8 +205,9 @@ static bool gup_vec_decode(struct gup_vec_iter *iter)
  * @iter: Iterator set up by gup_vec_iter_init() or gup_vec_iter_init_bufs()
  *
  * Decodes what gup_vec_iter_next() does not inline: extents of two words,
- * buffer ends, the pending extent, and words the encoder cannot have
- * written, which end the iteration with a warning.
+ * buffer ends but that of the last buffer with nothing pending, the
+ * pending extent, and words the encoder cannot have written, which end the
+ * iteration with a warning.
  *
  * Return: true if there is an extent, false at the end.
  */

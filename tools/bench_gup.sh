@@ -19,7 +19,8 @@
 # Output on stdout, as bench_reg_mr's: kind,size,op,n,min_us,median_us,max_us
 #
 # Ops, each a gup_test benchmark command (one ioctl pins SIZE bytes PAGES
-# pages a call, then unpins them all; gup_test prints "get:N put:N us"):
+# pages a call, then unpins them all; gup_test prints "get:N put:N us",
+# or "ns" with -N):
 #   gup_pin_get/put       the best pin API this tree offers the caller:
 #                         -a pin_user_pages_fast() on stock, -v
 #                         pin_user_pages_vec() (PIN_VEC_BENCHMARK) on patched
@@ -33,11 +34,15 @@
 #                         path with FOLL_LONGTERM, as existing callers use it
 # The tree is told by whether gup_test accepts -v, not by its name.
 #
-# gup_test reports whole microseconds (truncated) per ioctl. So that every
-# figure is at least 100 µs, an op whose readings come under 100 µs is run
-# again with K consecutive ioctls per figure (K chosen from the first pass):
-# a figure is then the K ioctls' total divided by K, the mean per ioctl, and
-# n counts figures, not ioctls. The first WARMUP figures are dropped.
+# gup_test reports whole microseconds (truncated) per ioctl; the patched
+# one's vec commands (-v, -V) are run with -N (GUP_TEST_FLAG_NSEC) and report
+# nanoseconds, printed here as fractional µs: a packed pin of a GiB of 1G
+# pages takes well under 1 µs. The page array commands (-a) are read in µs
+# on both trees, so that those stay like for like. So that every figure is at least 100 µs, an op whose readings
+# come under 100 µs is run again with K consecutive ioctls per figure (K
+# chosen from the first pass): a figure is then the K ioctls' total divided
+# by K, the mean per ioctl, and n counts figures, not ioctls. The first
+# WARMUP figures are dropped.
 #
 # Memory kinds (gup_test maps and write-faults SIZE bytes itself):
 #   4k      -T  private anonymous (/dev/zero), MADV_NOHUGEPAGE
@@ -83,12 +88,13 @@ say() { echo "bench_gup: $*" >&2; }
 # Which tree: the stock gup_test rejects -v before it looks any further;
 # the patched one accepts it and stops at -h. Neither runs a benchmark.
 "$gup" -v -h >"$tmp/probe" 2>&1
+nsec=
 if grep -q "option -- 'v'" "$tmp/probe"; then
 	pin=-a longterm=-a,-F,0x100
 	echo "# bench_gup: gup_test has no -v (stock): gup_pin = -a pin_user_pages_fast, gup_longterm = -a -F 0x100 pin_user_pages_fast(FOLL_LONGTERM)" >&2
 elif grep -q "option -- 'h'" "$tmp/probe"; then
-	pin=-v longterm=-V
-	echo "# bench_gup: gup_test has -v (patched): gup_pin = -v pin_user_pages_vec, gup_longterm = -V pin_user_pages_vec(FOLL_LONGTERM)" >&2
+	pin=-v longterm=-V nsec=-N
+	echo "# bench_gup: gup_test has -v (patched): gup_pin = -v pin_user_pages_vec, gup_longterm = -V pin_user_pages_vec(FOLL_LONGTERM); -N: times in ns" >&2
 else
 	say "cannot run $gup:"; cat "$tmp/probe" >&2
 	exit 1
@@ -104,11 +110,11 @@ stats() {
 		      printf "%d,%.3f,%.3f,%.3f\n", NR, v[1], m, v[NR] }'
 }
 
-# figures K FILE: from gup_test's output, "get put" per figure (the mean of
-# K consecutive ioctls each), the first WARMUP figures dropped.
+# figures K FILE: from gup_test's output, "get put" in µs per figure (the
+# mean of K consecutive ioctls each), the first WARMUP figures dropped.
 figures() {
-	grep -o 'get:[0-9]* put:[0-9]*' "$2" | tr -c '0-9\n' ' ' |
-		awk -v k="$1" -v w="$warmup" '{ g += $1; p += $2 }
+	grep -o 'get:[0-9]* put:[0-9]* [un]s' "$2" | sed 's/get:\([0-9]*\) put:/\1 /' |
+		awk -v k="$1" -v w="$warmup" '{ d = $3 == "ns" ? 1000 : 1; g += $1 / d; p += $2 / d }
 			NR % k == 0 { if (NR / k > w) printf "%.3f %.3f\n", g / k, p / k; g = p = 0 }'
 }
 
@@ -132,9 +138,11 @@ run() {
 	reps=$(((warmup + runs) * $3))
 	"$build/pinbal" save "$tmp/pins" || return 1
 	a0=$(vmstat thp_fault_alloc) f0=$(vmstat thp_fault_fallback)
-	# shellcheck disable=SC2086 # KIND_FLAGS is a list of options
-	# $2 is one gup_test command, its words joined by commas
-	"$gup" $1 $(echo "$2" | tr , ' ') -m "$mb" -n "$pages" -r "$reps" >"$tmp/out" 2>&1
+	case $2 in -v* | -V*) unit=$nsec ;; *) unit= ;; esac
+	# $1 (KIND_FLAGS) is a list of options, $2 one gup_test command with
+	# its words joined by commas
+	# shellcheck disable=SC2086,SC2046
+	"$gup" $1 $(echo "$2" | tr , ' ') $unit -m "$mb" -n "$pages" -r "$reps" >"$tmp/out" 2>&1
 	rc=$?
 	a1=$(vmstat thp_fault_alloc) f1=$(vmstat thp_fault_fallback)
 	[ -z "$file" ] || rm -f "$file"
@@ -142,7 +150,7 @@ run() {
 		say "ABORT $label: gup_test $1 $2 left pins: $(cat "$tmp/pinbal")"
 		return 1
 	fi
-	got=$(grep -c 'get:[0-9]* put:[0-9]*' "$tmp/out")
+	got=$(grep -c 'get:[0-9]* put:[0-9]* [un]s' "$tmp/out")
 	if [ $rc != 0 ] || [ "$got" != "$reps" ] || grep -q truncated "$tmp/out"; then
 		say "ABORT $label: gup_test $1 $2 -m $mb -n $pages -r $reps: exit $rc, $got of $reps readings:"
 		tail -n 5 "$tmp/out" >&2
@@ -159,7 +167,10 @@ op() {
 	figures 1 "$tmp/out" >"$tmp/fig"
 	# The smaller of get and put decides K: every figure >= 100 µs.
 	low=$(awk '{ print ($1 < $2 ? $1 : $2) }' "$tmp/fig" | sort -g | head -n 1)
-	k=$(awk -v l="$low" 'BEGIN { print (l >= 100 ? 1 : int(100 / (l < 1 ? 1 : l)) + 1) }')
+	# Readings in whole µs may be 0: K at most 101 for those, 10001 for ns.
+	floor=1
+	case $3 in -v* | -V*) [ -z "$nsec" ] || floor=0.01 ;; esac
+	k=$(awk -v l="$low" -v f="$floor" 'BEGIN { print (l >= 100 ? 1 : int(100 / (l < f ? f : l)) + 1) }')
 	if [ "$k" -gt 1 ]; then
 		run "$1" "$3" "$k" || return 1
 		figures "$k" "$tmp/out" >"$tmp/fig"

@@ -204,8 +204,9 @@ static inline long pin_user_pages_vec_remote(struct mm_struct *mm,
 
 /*
  * The format, implemented in mm/gup_vec.c. gup_vec_add_nomerge() and
- * gup_vec_iter_next() are inline for the common case, a one-word extent
- * inside a buffer, and call their out-of-line halves for the rest.
+ * gup_vec_iter_next() are inline for the common cases (one-word extents
+ * inside a buffer, the first extent of a call, the end of an iteration
+ * with nothing pending) and call their out-of-line halves for the rest.
  */
 #ifdef CONFIG_GUP_VEC
 bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
@@ -378,14 +379,16 @@ static inline bool gup_vec_add_nomerge(struct gup_vec *vec,
 	struct gup_vec_pos *pos = &vec->pos;
 
 	/*
-	 * Inline when the pending extent and the new one take a word each
-	 * and both fit the current buffer: encode the pending one.
+	 * Inline when the current buffer has room for two words and there is
+	 * no pending extent (the first of a call), or the pending extent and
+	 * the new one take a word each: then encode the pending one.
 	 */
-	if (pos->npages && pos->tail - pos->head >= 2 &&
-	    gup_vec_cost(pos->pfn, pos->npages) == 1 &&
-	    gup_vec_cost(pfn, npages) == 1 && gup_vec_valid(pfn, npages)) {
-		__gup_vec_store(vec, pos->head++,
-				gup_vec_word(pos->pfn, pos->npages));
+	if (pos->tail - pos->head >= 2 && gup_vec_valid(pfn, npages) &&
+	    (!pos->npages || (gup_vec_cost(pos->pfn, pos->npages) == 1 &&
+			      gup_vec_cost(pfn, npages) == 1))) {
+		if (pos->npages)
+			__gup_vec_store(vec, pos->head++,
+					gup_vec_word(pos->pfn, pos->npages));
 		pos->pfn = pfn;
 		pos->npages = npages;
 		pos->nr_pages += npages;
@@ -544,14 +547,23 @@ static inline bool gup_vec_iter_next(struct gup_vec_iter *iter)
 
 	/*
 	 * Inline: a PFN word of a one-word extent that the encoder could have
-	 * written. Anything else, the end of a buffer included, is decoded,
-	 * or refused, out of line.
+	 * written, and the end of the last buffer when no extent is pending.
+	 * Anything else, the end of another buffer included, is decoded, or
+	 * refused, out of line.
 	 */
 	if (iter->buf >= iter->nr_bufs)
 		goto out_of_line;
 	stop = iter->tail;
-	if (iter->buf + 1 == iter->nr_bufs)
+	if (iter->buf + 1 == iter->nr_bufs) {
 		stop = min(stop, iter->stop);
+		if (iter->head >= stop && !iter->pending_npages) {
+			/* Where __gup_vec_iter_next() leaves it at the end */
+			iter->buf++;
+			iter->head = 0;
+			iter->tail = GUP_VEC_WORDS;
+			return false;
+		}
+	}
 	if (iter->head >= stop)
 		goto out_of_line;
 	word = iter->bufs[iter->buf][iter->head];

@@ -110,6 +110,27 @@ vec_matrix() {
 			done
 		done
 	done
+	# -N (GUP_TEST_FLAG_NSEC): the kernel reports ns and says so. Pinning
+	# 8 MiB of 4K pages takes hundreds of µs under TCG, so a reading in ns
+	# is over 10000; without -N the same run must still read whole µs
+	# (under 10000) marked "us".
+	for cmd in -a -v; do
+		for unit in ns us; do
+			flag=
+			[ $unit = ns ] && flag=-N
+			out=$("$mm/gup_test" -T $cmd $flag -n 512 -m 8 2>&1)
+			get=$(echo "$out" | sed -n "s/.*get:\([0-9]*\) put:[0-9]* $unit.*/\1/p" | head -n 1)
+			name="mm:gup_test -T $cmd${flag:+ $flag} reports $unit"
+			if [ -n "$get" ] && { [ $unit = ns ] && [ "$get" -gt 10000 ] ||
+				{ [ $unit = us ] && [ "$get" -lt 10000 ]; }; }; then
+				echo "# $name: get $get $unit"
+				echo "ok - $name"
+			else
+				echo "not ok - $name"
+				echo "$out" | sed 's/^/# /'
+			fi
+		done
+	done
 }
 
 # cow and gup_longterm want two free pages of each hugetlb size; short of

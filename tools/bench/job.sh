@@ -10,6 +10,9 @@
 #   vfio ARGS    BUILD_DIR/bench_vfio -d BDF -g GROUP ARGS: VFIO type1 and
 #                iommufd map/unmap through edu, bound to vfio-pci first by
 #                tests/vfio/bind.sh
+#   qemu ARGS    tools/bench/qemu_start.sh BUILD_DIR BDF ARGS: QEMU start-up
+#                with edu passed through (edu bound as for vfio)
+#   perftest     tools/bench/perftest.sh: perftest traffic over rxe0
 # Leaves in $LAB_OUT: bench.csv (all groups' CSV lines under one header) and
 # env.txt (what the numbers were taken on). Exit status 1 if a group failed
 # or the kernel logged a WARN/BUG/Oops.
@@ -37,15 +40,16 @@ rc=0
 vfio_ids=
 run_group() {
 	bench=reg_mr
-	case $1 in reg_mr | gup | vfio) bench=$1; shift ;; esac
+	case $1 in reg_mr | gup | vfio | qemu | perftest) bench=$1; shift ;; esac
 	case $bench in
 	reg_mr) "$build/bench_reg_mr" "$@" ;;
 	gup) sh "$repo/tools/bench_gup.sh" "$build" "$@" ;;
-	vfio)
-		# Bound once, by the first vfio group.
+	perftest) sh "$repo/tools/bench/perftest.sh" ;; # takes no arguments
+	vfio | qemu)
+		# Bound once, by the first vfio or qemu group.
 		if [ -z "$vfio_ids" ]; then
 			if ! vfio_ids=$(sh "$repo/tests/vfio/bind.sh"); then
-				echo "bench_vfio: ABORT: tests/vfio/bind.sh: $vfio_ids" >&2
+				echo "$bench: ABORT: tests/vfio/bind.sh: $vfio_ids" >&2
 				vfio_ids=
 				return 1
 			fi
@@ -55,7 +59,11 @@ run_group() {
 		set -- $vfio_ids "$@"
 		bdf=$1 group=$2
 		shift 2
-		"$build/bench_vfio" -d "$bdf" -g "$group" "$@" ;;
+		if [ "$bench" = vfio ]; then
+			"$build/bench_vfio" -d "$bdf" -g "$group" "$@"
+		else
+			sh "$repo/tools/bench/qemu_start.sh" "$build" "$bdf" "$@"
+		fi ;;
 	esac >/tmp/group.csv 2>>/tmp/group.err
 }
 : >"$csv"
