@@ -86,10 +86,10 @@ OPS = {
          "exec to exit after 'info pci' and 'quit' (mostly QEMU's own "
          "set-up, not VFIO's)"),
         ("qemu_type1_ioctl", "within that, the time spent in type1 ioctls "
-         "(function_graph of vfio_iommu_type1_ioctl: MAP_DMA of all guest "
-         "RAM)"),
+         "(function_graph of vfio_iommu_type1_ioctl): MAP_DMA of all guest "
+         "RAM when the device is realised, UNMAP_DMA of it at quit"),
         ("qemu_type1_close", "the container release at quit "
-         "(vfio_iommu_type1_release: unmap and unpin of all guest RAM)"),
+         "(vfio_iommu_type1_release: what QEMU left mapped)"),
     ],
     "perftest over rxe0 (tools/bench/perftest.sh, icount boots)": [
         ("perftest_write_bw", "ib_write_bw: µs a message at the average "
