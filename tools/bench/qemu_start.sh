@@ -14,9 +14,11 @@
 #                    RAM, QEMU's set-up and tear-down included: most of it
 #                    is not VFIO's)
 #   qemu_type1_ioctl the time QEMU spent in type1 ioctls (every
-#                    vfio_iommu_type1_ioctl() call, MAP_DMA nearly all of it)
+#                    vfio_iommu_type1_ioctl() call: nearly all of it is
+#                    MAP_DMA of all guest RAM when the device is realised
+#                    and UNMAP_DMA of it at quit)
 #   qemu_type1_close the container release at quit (vfio_iommu_type1_release:
-#                    the unmap and unpin of all guest RAM)
+#                    the unmap and unpin of what QEMU left mapped, nothing)
 # The two type1 figures are function_graph durations of just those two
 # functions (set_ftrace_filter: nothing else is traced). Each run sits
 # between two exact pin-balance reads, and the hugetlb pool must be as full
