@@ -38,11 +38,11 @@
 # one's vec commands (-v, -V) are run with -N (GUP_TEST_FLAG_NSEC) and report
 # nanoseconds, printed here as fractional µs: a packed pin of a GiB of 1G
 # pages takes well under 1 µs. The page array commands (-a) are read in µs
-# on both trees, so that those stay like for like. So that every figure is at least 100 µs, an op whose readings
-# come under 100 µs is run again with K consecutive ioctls per figure (K
-# chosen from the first pass): a figure is then the K ioctls' total divided
-# by K, the mean per ioctl, and n counts figures, not ioctls. The first
-# WARMUP figures are dropped.
+# on both trees, so that those stay like for like. So that every figure is
+# at least 100 µs, an op whose readings come under 100 µs is run again with
+# K consecutive ioctls per figure (K chosen from the first pass): a figure
+# is then the K ioctls' total divided by K, the mean per ioctl, and n counts
+# figures, not ioctls. The first WARMUP figures are dropped.
 #
 # Memory kinds (gup_test maps and write-faults SIZE bytes itself):
 #   4k      -T  private anonymous (/dev/zero), MADV_NOHUGEPAGE
@@ -103,11 +103,13 @@ fi
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 free_huge() { cat "/sys/kernel/mm/hugepages/hugepages-$1kB/free_hugepages" 2>/dev/null || echo 0; }
 
-# n,min,median,max of the numbers on stdin, one a line.
-stats() {
-	sort -g | awk '{ v[NR] = $1 }
-		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		      printf "%d,%.3f,%.3f,%.3f\n", NR, v[1], m, v[NR] }'
+# shellcheck source=tools/bench/stats.sh
+. "$(dirname "$0")/bench/stats.sh"
+
+# unit_of CMD: -N if CMD's readings are asked for in ns (the patched tree's
+# vec commands), else nothing.
+unit_of() {
+	case $1 in -v* | -V*) echo "$nsec" ;; esac
 }
 
 # figures K FILE: from gup_test's output, "get put" in µs per figure (the
@@ -138,7 +140,7 @@ run() {
 	reps=$(((warmup + runs) * $3))
 	"$build/pinbal" save "$tmp/pins" || return 1
 	a0=$(vmstat thp_fault_alloc) f0=$(vmstat thp_fault_fallback)
-	case $2 in -v* | -V*) unit=$nsec ;; *) unit= ;; esac
+	unit=$(unit_of "$2")
 	# $1 (KIND_FLAGS) is a list of options, $2 one gup_test command with
 	# its words joined by commas
 	# shellcheck disable=SC2086,SC2046
@@ -169,7 +171,7 @@ op() {
 	low=$(awk '{ print ($1 < $2 ? $1 : $2) }' "$tmp/fig" | sort -g | head -n 1)
 	# Readings in whole µs may be 0: K at most 101 for those, 10001 for ns.
 	floor=1
-	case $3 in -v* | -V*) [ -z "$nsec" ] || floor=0.01 ;; esac
+	[ -z "$(unit_of "$3")" ] || floor=0.01
 	k=$(awk -v l="$low" -v f="$floor" 'BEGIN { print (l >= 100 ? 1 : int(100 / (l < f ? f : l)) + 1) }')
 	if [ "$k" -gt 1 ]; then
 		run "$1" "$3" "$k" || return 1

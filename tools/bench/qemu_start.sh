@@ -37,6 +37,8 @@ while getopts n:w:m: opt; do
 	*) exit 2 ;;
 	esac
 done
+# shellcheck source=tools/bench/stats.sh
+. "$(dirname "$0")/stats.sh"
 say() { echo "qemu_start: $*" >&2; }
 tr=/sys/kernel/tracing
 pool=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
@@ -106,16 +108,9 @@ one() {
 		{ say "ABORT run $1: no type1 ioctl traced"; return 1; }
 }
 
-stats() {
-	sort -g | awk '{ v[NR] = $1 }
-		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		      printf "%d,%.3f,%.3f,%.3f\n", NR, v[1], m, v[NR] }'
-}
-
 rc=0
 for i in $(seq 1 $((warmup + runs))); do
 	one "$i" || { rc=1; break; }
-	[ -z "${QEMU_START_KEEP:-}" ] || cp "$tmp/$i.trace" "$QEMU_START_KEEP.$i.trace"
 	say "run $i: $(cat "$tmp/$i.wall") us, type1 ioctls $(cat "$tmp/$i.ioctl") (us, calls), release $(cat "$tmp/$i.release")"
 done
 if [ $rc = 0 ]; then
