@@ -15,6 +15,8 @@
 #include <linux/overflow.h>
 #include <linux/scatterlist.h>
 
+#include "internal.h"
+
 #if defined(MAX_POSSIBLE_PHYSMEM_BITS)
 #define GUP_VEC_PHYSMEM_BITS	MAX_POSSIBLE_PHYSMEM_BITS
 #elif defined(MAX_PHYSMEM_BITS)
@@ -233,23 +235,19 @@ EXPORT_SYMBOL_GPL(__gup_vec_iter_next);
  * @vec: The gup_vec, finished or not
  * @make_dirty: Whether to mark the pages dirty
  *
- * One unpin_user_page_range_dirty_lock() per extent, so one put per folio.
- * Zero pages hold no pin and are not dirtied. May sleep if @make_dirty.
+ * One put per folio, as unpin_user_page_range_dirty_lock() does for each
+ * extent, with the pins counted released once for all the extents rather
+ * than once a folio. Zero pages hold no pin and are not dirtied. May sleep
+ * if @make_dirty.
  *
  * Return: the number of pages released.
  */
 unsigned long gup_vec_unpin(struct gup_vec *vec, bool make_dirty)
 {
 	struct gup_vec_iter iter;
-	unsigned long nr = 0;
+	unsigned long nr;
 
-	gup_vec_for_each_extent(&iter, vec) {
-		unpin_user_page_range_dirty_lock(pfn_to_page(iter.pfn),
-						 iter.npages,
-						 make_dirty &&
-						 !is_zero_pfn(iter.pfn));
-		nr += iter.npages;
-	}
+	nr = gup_vec_unpin_iter(gup_vec_iter_init(&iter, vec), make_dirty);
 	gup_vec_reset(vec);
 	return nr;
 }

@@ -6,7 +6,11 @@
 # Usage (inside the guest, as root):
 #   bench_gup.sh BUILD_DIR [-k KINDS] [-s SIZE] [-n RUNS] [-w WARMUP]
 #                [-p PAGES]
-#   KINDS  comma list of thp,4k,huge2m,huge1g (default all, in that order)
+#   KINDS  comma list of thp,4k,4k-scattered,huge2m,huge1g (default all,
+#          in that order). 4k-scattered is 4k on pages freed just before
+#          (tools/bench/scatter.py before each gup_test run), about one PFN
+#          run a page, as on a machine that has run for a while; 4k may get
+#          the long runs of a freshly booted guest's free memory.
 #   SIZE   bytes per pin, with an M or G suffix (default 256M; huge1g
 #          rounds it up to a multiple of 1G)
 #   RUNS, WARMUP  figures kept and discarded per op (default 20, 3)
@@ -63,7 +67,7 @@
 build=${1:?usage: bench_gup.sh BUILD_DIR [-k KINDS] [-s SIZE] [-n RUNS] [-w WARMUP] [-p PAGES]}
 shift
 gup=$build/mm/gup_test
-kinds=thp,4k,huge2m,huge1g size=256M runs=20 warmup=3 pages=512
+kinds=thp,4k,4k-scattered,huge2m,huge1g size=256M runs=20 warmup=3 pages=512
 while getopts k:s:n:w:p: opt; do
 	case $opt in
 	k) kinds=$OPTARG ;;
@@ -125,7 +129,7 @@ figures() {
 thp_ok() {
 	case $kind in
 	thp) want=$((mb / 2)) ;;
-	4k) want=0 ;;
+	4k*) want=0 ;;
 	*) return 0 ;;
 	esac
 	[ "$1" = "$want" ] && [ "$2" = 0 ] && return 0
@@ -138,6 +142,11 @@ thp_ok() {
 # backed as its kind must be, or left pins outstanding.
 run() {
 	reps=$(((warmup + runs) * $3))
+	if [ "$kind" = 4k-scattered ]; then
+		# No ascending try: the figure stands, its layout is not known
+		python3 "$(dirname "$0")/bench/scatter.py" "$mb" >>"$tmp/layout" ||
+			echo "(not confirmed)" >>"$tmp/layout"
+	fi
 	"$build/pinbal" save "$tmp/pins" || return 1
 	a0=$(vmstat thp_fault_alloc) f0=$(vmstat thp_fault_fallback)
 	unit=$(unit_of "$2")
@@ -165,6 +174,7 @@ run() {
 # CSV lines.
 op() {
 	label="$kind $2"
+	: >"$tmp/layout"
 	run "$1" "$3" 1 || return 1
 	figures 1 "$tmp/out" >"$tmp/fig"
 	# The smaller of get and put decides K: every figure >= 100 µs.
@@ -179,6 +189,8 @@ op() {
 	fi
 	small=$(awk '$1 * k < 100 || $2 * k < 100 { n++ } END { print n + 0 }' k="$k" "$tmp/fig")
 	[ "$small" = 0 ] || echo "# bench_gup: $label: $small figure(s) under 100 µs with K=$k" >&2
+	[ ! -s "$tmp/layout" ] ||
+		echo "# bench_gup: $label: before each gup_test run, scatter.py freed mappings of $((mb * 256)) pages in these PFN runs (the last of each line mostly ascending, so gup_test's was scattered): $(tr '\n' ';' <"$tmp/layout")" >&2
 	echo "$kind,$bytes,$2_get,$(cut -d' ' -f1 "$tmp/fig" | stats)"
 	echo "$kind,$bytes,$2_put,$(cut -d' ' -f2 "$tmp/fig" | stats)"
 	say "$label: ok ($3, $k ioctl(s) a figure)"
@@ -189,7 +201,7 @@ failed=0
 for kind in $(echo "$kinds" | tr , ' '); do
 	file='' mb=$size_mb
 	case $kind in
-	4k) flags=-T ;;
+	4k | 4k-scattered) flags=-T ;;
 	thp) flags=-t ;;
 	huge2m) flags=-H need=$((mb / 2)) pool=2048 ;;
 	huge1g)

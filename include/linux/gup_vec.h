@@ -344,7 +344,8 @@ static inline bool gup_vec_valid(unsigned long pfn, unsigned long npages)
 }
 
 /* The PFN word of an extent of one word, see gup_vec_cost() */
-static inline u64 gup_vec_word(unsigned long pfn, unsigned long npages)
+static __always_inline u64 gup_vec_word(unsigned long pfn,
+					unsigned long npages)
 {
 	return FIELD_PREP(GUP_VEC_PFN, pfn) |
 	       FIELD_PREP(GUP_VEC_ORDER, ilog2(npages));
@@ -372,9 +373,9 @@ static inline void __gup_vec_store(struct gup_vec *vec, unsigned int i,
  * Return: true if the range was recorded, false if there was no room or the
  * range is invalid; then @vec is unchanged.
  */
-static inline bool gup_vec_add_nomerge(struct gup_vec *vec,
-				       unsigned long pfn,
-				       unsigned long npages)
+static __always_inline bool gup_vec_add_nomerge(struct gup_vec *vec,
+						unsigned long pfn,
+						unsigned long npages)
 {
 	struct gup_vec_pos *pos = &vec->pos;
 
@@ -466,8 +467,9 @@ static inline bool gup_vec_can_merge(const struct gup_vec *vec,
  * Return: true if the range was recorded, false if there was no room or the
  * range is invalid; then @vec is unchanged.
  */
-static inline bool gup_vec_add(struct gup_vec *vec, unsigned long pfn,
-			       unsigned long npages)
+static __always_inline bool gup_vec_add(struct gup_vec *vec,
+					unsigned long pfn,
+					unsigned long npages)
 {
 	if (!gup_vec_can_merge(vec, pfn, npages))
 		return gup_vec_add_nomerge(vec, pfn, npages);

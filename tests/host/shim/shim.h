@@ -250,7 +250,7 @@ static inline bool zone_device_pages_have_same_pgmap(const struct page *a,
 	return shim_pgmap_of(page_to_pfn(a)) == shim_pgmap_of(page_to_pfn(b));
 }
 
-/* mm/gup.c: the calls are recorded in shim_unpins[] */
+/* mm/gup.c: the extents unpinned are recorded in shim_unpins[] */
 struct shim_unpin_call {
 	unsigned long pfn, npages;
 	bool dirty;
@@ -260,13 +260,9 @@ extern struct shim_unpin_call *shim_unpins;
 extern unsigned long shim_nr_unpins, shim_unpins_cap;
 void shim_unpin(unsigned long pfn, unsigned long npages, bool make_dirty);
 
-static inline void unpin_user_page_range_dirty_lock(struct page *page,
-						    unsigned long npages,
-						    bool make_dirty)
-{
-	VM_WARN_ON_ONCE(!page_range_contiguous(page, npages));
-	shim_unpin(page_to_pfn(page), npages, make_dirty);
-}
+/* mm/internal.h: unpins what @iter has yet to return, see shim.c */
+struct gup_vec_iter;
+unsigned long gup_vec_unpin_iter(struct gup_vec_iter *iter, bool make_dirty);
 
 /* Allocation, with failure injection: the Nth allocation from now fails */
 extern long shim_fail_alloc;
