@@ -236,11 +236,11 @@ EXPORT_SYMBOL_GPL(__gup_vec_iter_next);
  * @make_dirty: Whether to mark the pages dirty
  *
  * One put per folio, as unpin_user_page_range_dirty_lock() does for each
- * extent, with the pins counted released once for all the extents rather
- * than once a folio. Zero pages hold no pin and are not dirtied. May sleep
- * if @make_dirty.
+ * extent, with the pins added to NR_FOLL_PIN_RELEASED once for each run of
+ * folios of one node rather than once a folio (gup_vec_unpin_iter()). Zero
+ * pages hold no pin and are not dirtied. May sleep if @make_dirty.
  *
- * Return: the number of pages released.
+ * Return: the number of pages recorded, zero pages included.
  */
 unsigned long gup_vec_unpin(struct gup_vec *vec, bool make_dirty)
 {

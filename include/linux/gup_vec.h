@@ -318,11 +318,15 @@ static inline void gup_vec_restore(struct gup_vec *vec,
 	vec->pos = *pos;
 }
 
-/* Words an extent takes: one if it is a naturally aligned power of two */
+/*
+ * Words an extent takes: one if it is a naturally aligned power of two, as
+ * one page always is (tested first: scattered 4K pages are all such).
+ */
 static inline unsigned int gup_vec_cost(unsigned long pfn,
 					unsigned long npages)
 {
-	return is_power_of_2(npages) && IS_ALIGNED(pfn, npages) ? 1 : 2;
+	return npages == 1 ||
+	       (is_power_of_2(npages) && IS_ALIGNED(pfn, npages)) ? 1 : 2;
 }
 
 /* Whether an extent of @cost words can be encoded where the vec is */

@@ -667,6 +667,30 @@ static void gvk_pins_expect(struct kunit *test, const struct gvk_pins *p,
 }
 
 /*
+ * After gup_vec_unpin(..., true) of the pages of @ref, which still holds
+ * them: every folio is dirty, and the zero page was not dirtied.
+ */
+static void gvk_expect_dirtied(struct kunit *test, const struct gvk_ref *ref)
+{
+	long i;
+
+	for (i = 0; i < ref->nr_pinned; i++) {
+		struct folio *folio = page_folio(ref->pages[i]);
+
+		if (folio_test_dirty(folio) == !is_zero_folio(folio))
+			continue;
+		KUNIT_FAIL(test, "pfn %#lx%s: dirty %d after an unpin with make_dirty",
+			   page_to_pfn(ref->pages[i]),
+			   is_zero_folio(folio) ? " (zero page)" : "",
+			   folio_test_dirty(folio));
+		return;
+	}
+}
+
+/* Every other unpin of gvk_expect_as_ref() dirties: both of its paths */
+static unsigned int gvk_unpins;
+
+/*
  * Expect the pins of @v to be those of @ref, which pinned the same range:
  * the same extents, and one pin a page that gup_vec_unpin() drops. If
  * @before is given, the counts must be back to it after the unpin.
@@ -679,14 +703,18 @@ static void gvk_expect_as_ref(struct kunit *test, struct gvk_vec *v,
 	struct gvk_exts *got = gvk_exts_alloc(test, ref->nr_pinned);
 	struct gvk_exts *want = gvk_exts_alloc(test, ref->nr_pinned);
 	struct gvk_count *held, *after;
+	bool dirty;
 
 	gvk_exts_from_pages(test, want, ref->pages, ref->nr_pinned);
 	gvk_vec_exts(test, v, got);
 	gvk_expect_exts_eq(test, got, want, "extents");
 
 	held = gvk_pins_read(test, pins);
-	KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), ref->nr_pinned);
+	dirty = gvk_unpins++ & 1;
+	KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, dirty), ref->nr_pinned);
 	KUNIT_EXPECT_EQ(test, gup_vec_nr_pages(&v->vec), 0);
+	if (dirty)
+		gvk_expect_dirtied(test, ref);
 	after = gvk_pins_read(test, pins);
 	gvk_pins_expect(test, pins, after, held, 1);
 	if (before)

@@ -11,8 +11,15 @@ that one turns the order round again. So this maps MIB MiB (no THP),
 faults it in, counts its PFN runs (/proc/self/pagemap, as root) and frees
 it, until one such mapping was mostly ascending runs (at most 16 tries);
 the next mapping, gup_test's in bench_gup.sh's 4k-scattered kind, should
-then be scattered. Prints the runs of each try; exits 1 if no try was
-ascending (the layout of the next mapping is then not known).
+then be scattered. Prints the runs of each try; exits 3 if no try was
+ascending (the layout of the next mapping is then not known), 1 on any
+error.
+
+This is a prediction, not a measurement of the next mapping: the per-CPU
+lists hold only a few thousand pages, the rest goes back to the buddy
+allocator, and another process may allocate in between. Checked in the
+lab's 1-vCPU icount guest (256 MiB, a probe mapping in place of gup_test's):
+4 of 4 next mappings were about 60000 runs of 65536 pages.
 """
 import ctypes
 import mmap
@@ -40,8 +47,8 @@ def pfn_runs(m, size):
     runs, prev = 0, None
     for (entry,) in struct.iter_unpack('<Q', data):
         pfn = entry & ((1 << 55) - 1)
-        if not pfn:
-            sys.exit('scatter.py: no PFN in /proc/self/pagemap (not root?)')
+        if not entry >> 63 or not pfn:
+            sys.exit('scatter.py: page not present or no PFN in /proc/self/pagemap (not root?)')
         if prev is None or pfn != prev + 1:
             runs += 1
         prev = pfn
@@ -61,7 +68,7 @@ def main():
             print(' '.join(seen))
             return
     print(' '.join(seen))
-    sys.exit(1)
+    sys.exit(3)
 
 
 main()
