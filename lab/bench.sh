@@ -60,10 +60,11 @@ lock=$LAB_CACHE/build.lock
 # 512 MiB, THP first, while free memory is least fragmented; then gup_test
 # and VFIO at their programs' defaults: gup 256 MiB (1 GiB for huge1g) of
 # thp,4k,4k-scattered,huge2m,huge1g, 512 pages a call; VFIO 4K,2M,64M,
-# 512M (and 1G for huge1g) of thp,4k,huge2m,memfd2m,huge1g. Then, in both modes, QEMU
-# start-up with edu passed through and 1 GiB of 2M hugetlb RAM, 3 runs after
-# 1; in icount boots only, perftest traffic over rxe0 (one run each: the
-# instruction count of a run barely moves, its wall time does).
+# 512M (and 1G for huge1g) of thp,4k,huge2m,memfd2m,huge1g. Then, in both
+# modes, QEMU start-up with edu passed through and 1 GiB of 2M hugetlb RAM,
+# 3 runs after 1; in icount boots only, perftest traffic over rxe0 (one
+# run each: the instruction count of a run barely moves, its wall time
+# does).
 matrix() { # RUNS WARMUP
 	local sizes=4K,64K,1M,16M,256M,512M
 	echo "-k thp,huge2m,memfd2m,huge1g -s $sizes,1G -n $1 -w $2" \
