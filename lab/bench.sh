@@ -57,7 +57,9 @@ lock=$LAB_CACHE/build.lock
 
 # The default matrix, RUNS timed after WARMUP per cell: ibv_reg_mr with
 # huge-page kinds up to 1 GiB, 4K kinds (slow to fault in under TCG) up to
-# 512 MiB, THP first, while free memory is least fragmented; then gup_test
+# 512 MiB, THP first, while free memory is least fragmented, and 4K kinds
+# faulted in so that no two neighbouring pages are contiguous (one extent a
+# page, as in a long-running system) up to 16 MiB; then gup_test
 # and VFIO at their programs' defaults: gup 256 MiB (1 GiB for huge1g) of
 # thp,4k,4k-scattered,huge2m,huge1g, 512 pages a call; VFIO 4K,2M,64M,
 # 512M (and 1G for huge1g) of thp,4k,huge2m,memfd2m,huge1g. Then, in both
@@ -69,6 +71,7 @@ matrix() { # RUNS WARMUP
 	local sizes=4K,64K,1M,16M,256M,512M
 	echo "-k thp,huge2m,memfd2m,huge1g -s $sizes,1G -n $1 -w $2" \
 		"-- -k 4k,memfd -s $sizes -n $1 -w $2" \
+		"-- -k 4k-scattered,memfd-scattered -s 4K,64K,1M,16M -n $1 -w $2" \
 		"-- gup -n $1 -w $2 -- vfio -n $1 -w $2"
 }
 

@@ -261,6 +261,7 @@ EXPORT_SYMBOL_GPL(gup_vec_unpin);
  */
 struct gup_vec_sg {
 	unsigned long max_segment;	/* Bytes in an entry, page aligned */
+	unsigned long max_pages;	/* The same in pages */
 	unsigned long next_pfn;		/* After the last entry */
 	unsigned long len;		/* Bytes in the last entry */
 	bool open;			/* There is a last entry */
@@ -273,6 +274,7 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
 	struct scatterlist *prv = sgt_append->prv;
 
 	sg->max_segment = max_segment;
+	sg->max_pages = max_segment >> PAGE_SHIFT;
 	sg->open = prv;
 	if (prv) {
 		sg->len = prv->length;
@@ -284,12 +286,12 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
  * Step over [@pfn, @pfn + @npages) as sg_alloc_append_table_from_pages()
  * takes the same pages: *@merged of them top up the last entry, then the
  * rest is split into entries of max_segment. Return: the new entries.
+ * Inline, as both passes of gup_vec_append_sg() take it for each extent.
  */
-static unsigned long gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn,
-				     unsigned long npages,
-				     unsigned long *merged)
+static __always_inline unsigned long
+gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn, unsigned long npages,
+		unsigned long *merged)
 {
-	unsigned long max_pages = sg->max_segment >> PAGE_SHIFT;
 	unsigned long nr = 0, count;
 
 	if (sg->open && pfn == sg->next_pfn && sg->len < sg->max_segment &&
@@ -303,10 +305,14 @@ static unsigned long gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn,
 		return 0;
 
 	npages -= nr;
-	count = DIV_ROUND_UP(npages, max_pages);
 	sg->open = true;
-	sg->len = (npages - (count - 1) * max_pages) << PAGE_SHIFT;
 	sg->next_pfn = pfn + nr + npages;
+	if (npages <= sg->max_pages) {
+		sg->len = npages << PAGE_SHIFT;
+		return 1;
+	}
+	count = DIV_ROUND_UP(npages, sg->max_pages);
+	sg->len = (npages - (count - 1) * sg->max_pages) << PAGE_SHIFT;
 	return count;
 }
 
@@ -319,12 +325,11 @@ static int gup_vec_sg_add(struct sg_append_table *sgt_append,
 			  unsigned long npages, unsigned long count,
 			  unsigned long *left, gfp_t gfp_mask)
 {
-	unsigned long max_pages = sg->max_segment >> PAGE_SHIFT;
 	struct scatterlist *s;
 	unsigned long nr;
 
 	for (; count; count--) {
-		nr = min(npages, max_pages);
+		nr = min(npages, sg->max_pages);
 		s = sg_append_table_next(sgt_append, (*left)--, gfp_mask);
 		if (IS_ERR(s))
 			return PTR_ERR(s);

@@ -194,10 +194,46 @@ static bool check_leaf(const struct backing_cell *c, const char *head)
 	return true;
 }
 
+/*
+ * A scattered cell: at most one page in 16 (and none of a cell of up to 16
+ * pages) directly follows its neighbour in physical memory. Reads every PFN.
+ */
+static bool check_scattered(const struct backing_cell *c, const char *base, size_t size)
+{
+	size_t npages = size / SZ_4K, i, got, adjacent = 0;
+	uint64_t ent[512], prev = 0;
+	off_t off = (uintptr_t)base / SZ_4K * sizeof(ent[0]);
+
+	for (i = 0; i < npages; i += got) {
+		size_t want = npages - i < 512 ? npages - i : 512, j;
+		ssize_t n = pread(pagemap_fd, ent, want * sizeof(ent[0]),
+				  off + i * sizeof(ent[0]));
+
+		if (n <= 0 || n % sizeof(ent[0]))
+			return backing_abort(c, "pagemap read failed");
+		got = n / sizeof(ent[0]);
+		for (j = 0; j < got; j++) {
+			uint64_t pfn = ent[j] & ((1ULL << 55) - 1);
+
+			if (!(ent[j] & (1ULL << 63)) || !pfn)
+				return backing_abort(c, "no PFN for page %zu (not present, or not root)", i + j);
+			adjacent += i + j && pfn == prev + 1;
+			prev = pfn;
+		}
+	}
+	if (adjacent > npages / 16 || (npages <= 16 && adjacent))
+		return backing_abort(c, "not scattered: %zu of %zu pages follow their neighbour physically",
+				     adjacent, npages);
+	return true;
+}
+
 static bool check_pages(const struct backing_cell *c, const char *base, size_t size)
 {
 	const struct kind *k = c->kind;
 	size_t off, stride;
+
+	if (k->scattered && !check_scattered(c, base, size))
+		return false;
 
 	if (k->backing != BACK_4K) {
 		for (off = 0; off < size; off += k->leaf)

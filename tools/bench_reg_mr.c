@@ -47,7 +47,8 @@
  *
  * Usage: bench_reg_mr [-d DEV] [-g GID] [-k KINDS] [-s SIZES] [-n RUNS]
  *                     [-w WARMUP] [--mem-report] [--max-mr]
- *   KINDS  comma list of thp,4k,memfd,huge2m,memfd2m,huge1g (default all)
+ *   KINDS  comma list of thp,4k,memfd,4k-scattered,memfd-scattered,huge2m,
+ *          memfd2m,huge1g (default all)
  *   SIZES  comma list of byte counts with optional K/M/G, multiples of 4K
  * Needs root (PFNs in /proc/self/pagemap, vm/stat_refresh) and enough
  * RLIMIT_MEMLOCK; the hugetlb kinds need their pools reserved.
@@ -83,15 +84,17 @@
 #define MEM_MARGIN	(256UL << 20) /* room a 4K/THP/shmem probe leaves free */
 
 static const struct kind kinds[] = {	/* in the default order: THP first */
-	{ "thp", BACK_THP, SZ_2M, false, 0, MADV_HUGEPAGE },
-	{ "4k", BACK_4K, SZ_4K, false, 0, MADV_NOHUGEPAGE },
-	{ "memfd", BACK_4K, SZ_4K, true, 0, MADV_NOHUGEPAGE },
+	{ "thp", BACK_THP, SZ_2M, false, 0, MADV_HUGEPAGE, false },
+	{ "4k", BACK_4K, SZ_4K, false, 0, MADV_NOHUGEPAGE, false },
+	{ "memfd", BACK_4K, SZ_4K, true, 0, MADV_NOHUGEPAGE, false },
+	{ "4k-scattered", BACK_4K, SZ_4K, false, 0, MADV_NOHUGEPAGE, true },
+	{ "memfd-scattered", BACK_4K, SZ_4K, true, 0, MADV_NOHUGEPAGE, true },
 	{ "huge2m", BACK_HUGETLB, SZ_2M, false,
-	  MAP_HUGETLB | HUGE_SHIFT_FLAG(21), -1 },
+	  MAP_HUGETLB | HUGE_SHIFT_FLAG(21), -1, false },
 	{ "memfd2m", BACK_HUGETLB, SZ_2M, true,
-	  MFD_HUGETLB | HUGE_SHIFT_FLAG(21), -1 },
+	  MFD_HUGETLB | HUGE_SHIFT_FLAG(21), -1, false },
 	{ "huge1g", BACK_HUGETLB, SZ_1G, false,
-	  MAP_HUGETLB | HUGE_SHIFT_FLAG(30), -1 },
+	  MAP_HUGETLB | HUGE_SHIFT_FLAG(30), -1, false },
 };
 
 struct region {
@@ -239,6 +242,37 @@ static char *map_kind(const struct kind *k, size_t len)
 	return aligned;
 }
 
+/*
+ * Fault in a scattered kind's pages one by one in turn with those of a
+ * second mapping of the same kind, then free the second: whichever way the
+ * allocator hands out consecutive pages, neighbours in the region are then
+ * not neighbours in physical memory (the cell's check counts them), as in
+ * a long-running system, and each page is an extent and an sg entry.
+ */
+static bool fault_in_scattered(struct region *rg)
+{
+	char *other = map_kind(rg->kind, rg->len);
+	size_t off;
+
+	if (!other) {
+		fprintf(stderr, "bench_reg_mr: %s: cannot map %zu bytes: %s\n",
+			rg->kind->name, rg->len, strerror(errno));
+		return false;
+	}
+	if (madvise(other, rg->len, rg->kind->advice)) {
+		fprintf(stderr, "bench_reg_mr: %s: madvise: %s\n",
+			rg->kind->name, strerror(errno));
+		munmap(other, rg->len);
+		return false;
+	}
+	for (off = 0; off < rg->len; off += SZ_4K) {
+		((volatile char *)rg->base)[off] = 1;
+		((volatile char *)other)[off] = 1;
+	}
+	munmap(other, rg->len);
+	return true;
+}
+
 static bool region_map(struct region *rg, const struct kind *k, size_t len)
 {
 	size_t off;
@@ -256,6 +290,8 @@ static bool region_map(struct region *rg, const struct kind *k, size_t len)
 			strerror(errno));
 		return false;
 	}
+	if (k->scattered)
+		return fault_in_scattered(rg);
 	for (off = 0; off < rg->len; off += SZ_4K)	/* pre-fault */
 		((volatile char *)rg->base)[off] = 1;
 	return true;
@@ -986,7 +1022,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench_reg_mr [-d DEV] [-g GID_INDEX] [-k KINDS] [-s SIZES] [-n RUNS] [-w WARMUP]\n"
 		"                    [-M|--mem-report] [-X|--max-mr]\n"
-		"  KINDS: comma list of thp,4k,memfd,huge2m,memfd2m,huge1g (default: all)\n"
+		"  KINDS: comma list of thp,4k,memfd,4k-scattered,memfd-scattered,huge2m,\n"
+		"         memfd2m,huge1g (default: all)\n"
 		"  SIZES: comma list, K/M/G suffixes, multiples of 4K (default 4K,64K,1M,16M,256M,512M,1G;\n"
 		"         --mem-report: 1G; --max-mr: 512M,1G,1536M,2G,3G,4G)\n"
 		"  output: kind,size,op,n,min_us,median_us,max_us\n"

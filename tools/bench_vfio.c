@@ -136,14 +136,14 @@ struct ufd_vfio_attach {	/* struct vfio_device_attach_iommufd_pt */
 #define DMA_FROM_END	256	/* ... from this far before the region's end */
 
 static const struct kind kinds[] = {	/* in the default order: THP first */
-	{ "thp", BACK_THP, SZ_2M, false, 0, MADV_HUGEPAGE },
-	{ "4k", BACK_4K, SZ_4K, false, 0, MADV_NOHUGEPAGE },
+	{ "thp", BACK_THP, SZ_2M, false, 0, MADV_HUGEPAGE, false },
+	{ "4k", BACK_4K, SZ_4K, false, 0, MADV_NOHUGEPAGE, false },
 	{ "huge2m", BACK_HUGETLB, SZ_2M, false,
-	  MAP_HUGETLB | HUGE_SHIFT_FLAG(21), -1 },
+	  MAP_HUGETLB | HUGE_SHIFT_FLAG(21), -1, false },
 	{ "memfd2m", BACK_HUGETLB, SZ_2M, true,
-	  MFD_HUGETLB | HUGE_SHIFT_FLAG(21), -1 },
+	  MFD_HUGETLB | HUGE_SHIFT_FLAG(21), -1, false },
 	{ "huge1g", BACK_HUGETLB, SZ_1G, false,
-	  MAP_HUGETLB | HUGE_SHIFT_FLAG(30), -1 },
+	  MAP_HUGETLB | HUGE_SHIFT_FLAG(30), -1, false },
 };
 
 struct region {
