@@ -110,8 +110,10 @@ bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
 		return false;
 	if (!gup_vec_fits_after_pending(vec, gup_vec_cost(pfn, npages)))
 		return false;
-	if (pos->npages)
+	if (pos->npages) {
+		pos->nr_adjacent += pfn == pos->pfn + pos->npages;
 		gup_vec_encode(vec);
+	}
 	pos->pfn = pfn;
 	pos->npages = npages;
 	pos->nr_pages += npages;
@@ -374,6 +376,7 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 	unsigned long left = left_pages, count, merged;
 	struct gup_vec_iter iter;
 	struct gup_vec_sg sg;
+	bool one_each, first = true;
 	int ret;
 
 	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
@@ -384,13 +387,39 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 		return -EOPNOTSUPP;
 
 	gup_vec_sg_start(&sg, sgt_append, max_segment);
-	gup_vec_for_each_extent(&iter, vec)
-		left = size_add(left, gup_vec_sg_step(&sg, iter.pfn, iter.npages,
-						      &merged));
+	/*
+	 * Each allocation is sized by the entries still to add, as that call
+	 * counts them. When no extent starts where the one before ends and
+	 * none is longer than an entry, each extent takes one entry but the
+	 * first, which may instead top up the table's last entry: count that
+	 * one as it comes, and add the others with no step. Else count them
+	 * all in a first pass.
+	 */
+	one_each = gup_vec_nr_extents(vec) && !vec->pos.nr_adjacent &&
+		   gup_vec_nr_pages(vec) <= sg.max_pages;
+	if (one_each) {
+		left = size_add(left, gup_vec_nr_extents(vec) - 1);
+	} else {
+		gup_vec_for_each_extent(&iter, vec)
+			left = size_add(left,
+					gup_vec_sg_step(&sg, iter.pfn,
+							iter.npages, &merged));
+		gup_vec_sg_start(&sg, sgt_append, max_segment);
+	}
 
-	gup_vec_sg_start(&sg, sgt_append, max_segment);
 	gup_vec_for_each_extent(&iter, vec) {
-		count = gup_vec_sg_step(&sg, iter.pfn, iter.npages, &merged);
+		if (one_each && !first) {
+			/* Not where the entry before ends, not longer than one */
+			count = 1;
+			merged = 0;
+		} else {
+			count = gup_vec_sg_step(&sg, iter.pfn, iter.npages,
+						&merged);
+			/* The first extent's entries, 0 or 1 */
+			if (one_each)
+				left = size_add(left, count);
+		}
+		first = false;
 		if (merged)
 			sgt_append->prv->length += merged << PAGE_SHIFT;
 		ret = gup_vec_sg_add(sgt_append, &sg, iter.pfn + merged,

@@ -58,7 +58,10 @@
  *    other page, as pin_user_pages() does;
  *  - nothing else: two extents in a row may be contiguous, e.g. around a
  *    zero page or a section boundary, after gup_vec_add_nomerge(), or
- *    across two pin calls (each ends with gup_vec_finish()).
+ *    across two pin calls (each ends with gup_vec_finish()). The gup_vec
+ *    counts the extents that start where the one before ends
+ *    (gup_vec_pos.nr_adjacent), so that a reader can tell when there are
+ *    none without decoding.
  *
  * Room. An add is all or nothing: gup_vec_add() returns false and changes
  * nothing when the result could not be stored. The pending extent always has
@@ -123,6 +126,7 @@ struct sg_append_table;
  * @npages: Pages in the pending extent, 0 if there is none
  * @nr_pages: Pages recorded, the pending extent included
  * @nr_extents: Extents recorded, the pending extent included
+ * @nr_adjacent: Extents recorded that start where the one before ends
  */
 struct gup_vec_pos {
 	unsigned int buf;
@@ -132,6 +136,7 @@ struct gup_vec_pos {
 	unsigned long npages;
 	unsigned long nr_pages;
 	unsigned long nr_extents;
+	unsigned long nr_adjacent;
 };
 
 /**
@@ -391,9 +396,11 @@ static __always_inline bool gup_vec_add_nomerge(struct gup_vec *vec,
 	if (pos->tail - pos->head >= 2 && gup_vec_valid(pfn, npages) &&
 	    (!pos->npages || (gup_vec_cost(pos->pfn, pos->npages) == 1 &&
 			      gup_vec_cost(pfn, npages) == 1))) {
-		if (pos->npages)
+		if (pos->npages) {
 			__gup_vec_store(vec, pos->head++,
 					gup_vec_word(pos->pfn, pos->npages));
+			pos->nr_adjacent += pfn == pos->pfn + pos->npages;
+		}
 		pos->pfn = pfn;
 		pos->npages = npages;
 		pos->nr_pages += npages;
