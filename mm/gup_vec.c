@@ -65,6 +65,8 @@ static void gup_vec_encode(struct gup_vec *vec)
 		__gup_vec_store(vec, --pos->tail, pos->npages);
 	}
 	__gup_vec_store(vec, pos->head++, word);
+	/* Where the next extent would be adjacent, see gup_vec_adjacent() */
+	pos->pfn += pos->npages;
 	pos->npages = 0;
 }
 
@@ -110,10 +112,9 @@ bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
 		return false;
 	if (!gup_vec_fits_after_pending(vec, gup_vec_cost(pfn, npages)))
 		return false;
-	if (pos->npages) {
-		pos->nr_adjacent += pfn == pos->pfn + pos->npages;
+	pos->nr_adjacent += gup_vec_adjacent(pos, pfn);
+	if (pos->npages)
 		gup_vec_encode(vec);
-	}
 	pos->pfn = pfn;
 	pos->npages = npages;
 	pos->nr_pages += npages;
@@ -288,7 +289,8 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
  * Step over [@pfn, @pfn + @npages) as sg_alloc_append_table_from_pages()
  * takes the same pages: *@merged of them top up the last entry, then the
  * rest is split into entries of max_segment. Return: the new entries.
- * Inline, as both passes of gup_vec_append_sg() take it for each extent.
+ * Inline: it is taken for each extent, twice where the entries are counted
+ * first.
  */
 static __always_inline unsigned long
 gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn, unsigned long npages,
@@ -320,12 +322,13 @@ gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn, unsigned long npages,
 
 /*
  * Add @count entries for the @npages pages from @pfn on, max_segment an
- * entry; *@left counts the entries still to add, these included.
+ * entry; *@left counts the entries still to add, these included. Inline:
+ * it is called for each extent.
  */
-static int gup_vec_sg_add(struct sg_append_table *sgt_append,
-			  const struct gup_vec_sg *sg, unsigned long pfn,
-			  unsigned long npages, unsigned long count,
-			  unsigned long *left, gfp_t gfp_mask)
+static __always_inline int
+gup_vec_sg_add(struct sg_append_table *sgt_append, const struct gup_vec_sg *sg,
+	       unsigned long pfn, unsigned long npages, unsigned long count,
+	       unsigned long *left, gfp_t gfp_mask)
 {
 	struct scatterlist *s;
 	unsigned long nr;
@@ -338,6 +341,65 @@ static int gup_vec_sg_add(struct sg_append_table *sgt_append,
 		sg_set_page(s, pfn_to_page(pfn), nr << PAGE_SHIFT, 0);
 		pfn += nr;
 		npages -= nr;
+	}
+	return 0;
+}
+
+/*
+ * Append the extents of @vec from @sg on, when none starts where the one
+ * before ends and none is longer than an entry: each takes one entry but
+ * the first, which may top up the table's last entry instead. Then what
+ * sg_alloc_append_table_from_pages() counts first is known as it comes.
+ */
+static int gup_vec_sg_add_one_each(const struct gup_vec *vec,
+				   struct sg_append_table *sgt_append,
+				   struct gup_vec_sg *sg, unsigned long left,
+				   gfp_t gfp_mask)
+{
+	unsigned long count, merged;
+	struct gup_vec_iter iter;
+	int ret;
+
+	gup_vec_iter_init(&iter, vec);
+	if (!gup_vec_iter_next(&iter))
+		return 0;
+	count = gup_vec_sg_step(sg, iter.pfn, iter.npages, &merged);
+	left = size_add(left, gup_vec_nr_extents(vec) - 1 + count);
+	if (merged)
+		sgt_append->prv->length += merged << PAGE_SHIFT;
+	ret = gup_vec_sg_add(sgt_append, sg, iter.pfn + merged,
+			     iter.npages - merged, count, &left, gfp_mask);
+
+	while (!ret && gup_vec_iter_next(&iter))
+		ret = gup_vec_sg_add(sgt_append, sg, iter.pfn, iter.npages, 1,
+				     &left, gfp_mask);
+	return ret;
+}
+
+/* Append the extents of @vec from @sg on, counting their entries first */
+static int gup_vec_sg_add_counted(const struct gup_vec *vec,
+				  struct sg_append_table *sgt_append,
+				  struct gup_vec_sg *sg, unsigned long left,
+				  gfp_t gfp_mask)
+{
+	struct gup_vec_sg counter = *sg;
+	unsigned long count, merged;
+	struct gup_vec_iter iter;
+	int ret;
+
+	gup_vec_for_each_extent(&iter, vec)
+		left = size_add(left, gup_vec_sg_step(&counter, iter.pfn,
+						      iter.npages, &merged));
+
+	gup_vec_for_each_extent(&iter, vec) {
+		count = gup_vec_sg_step(sg, iter.pfn, iter.npages, &merged);
+		if (merged)
+			sgt_append->prv->length += merged << PAGE_SHIFT;
+		ret = gup_vec_sg_add(sgt_append, sg, iter.pfn + merged,
+				     iter.npages - merged, count, &left,
+				     gfp_mask);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -373,61 +435,30 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 	struct scatterlist *prv = sgt_append->prv;
 	unsigned int nents = sgt_append->sgt.nents;
 	unsigned int prv_len = prv ? prv->length : 0;
-	unsigned long left = left_pages, count, merged;
-	struct gup_vec_iter iter;
+	unsigned long nr = gup_vec_nr_extents(vec);
 	struct gup_vec_sg sg;
-	bool one_each, first = true;
 	int ret;
 
 	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
 	if (WARN_ON(max_segment < PAGE_SIZE))
 		return -EINVAL;
-	if (IS_ENABLED(CONFIG_ARCH_NO_SG_CHAIN) && prv &&
-	    gup_vec_nr_extents(vec))
+	if (IS_ENABLED(CONFIG_ARCH_NO_SG_CHAIN) && prv && nr)
 		return -EOPNOTSUPP;
 
-	gup_vec_sg_start(&sg, sgt_append, max_segment);
 	/*
 	 * Each allocation is sized by the entries still to add, as that call
-	 * counts them. When no extent starts where the one before ends and
-	 * none is longer than an entry, each extent takes one entry but the
-	 * first, which may instead top up the table's last entry: count that
-	 * one as it comes, and add the others with no step. Else count them
-	 * all in a first pass.
+	 * counts them. The longest extent has at most nr_pages - nr + 1 pages.
 	 */
-	one_each = gup_vec_nr_extents(vec) && !vec->pos.nr_adjacent &&
-		   gup_vec_nr_pages(vec) <= sg.max_pages;
-	if (one_each) {
-		left = size_add(left, gup_vec_nr_extents(vec) - 1);
-	} else {
-		gup_vec_for_each_extent(&iter, vec)
-			left = size_add(left,
-					gup_vec_sg_step(&sg, iter.pfn,
-							iter.npages, &merged));
-		gup_vec_sg_start(&sg, sgt_append, max_segment);
-	}
-
-	gup_vec_for_each_extent(&iter, vec) {
-		if (one_each && !first) {
-			/* Not where the entry before ends, not longer than one */
-			count = 1;
-			merged = 0;
-		} else {
-			count = gup_vec_sg_step(&sg, iter.pfn, iter.npages,
-						&merged);
-			/* The first extent's entries, 0 or 1 */
-			if (one_each)
-				left = size_add(left, count);
-		}
-		first = false;
-		if (merged)
-			sgt_append->prv->length += merged << PAGE_SHIFT;
-		ret = gup_vec_sg_add(sgt_append, &sg, iter.pfn + merged,
-				     iter.npages - merged, count, &left,
-				     gfp_mask);
-		if (ret)
-			goto restore;
-	}
+	gup_vec_sg_start(&sg, sgt_append, max_segment);
+	if (nr && !gup_vec_nr_adjacent(vec) &&
+	    gup_vec_nr_pages(vec) - nr < sg.max_pages)
+		ret = gup_vec_sg_add_one_each(vec, sgt_append, &sg, left_pages,
+					      gfp_mask);
+	else
+		ret = gup_vec_sg_add_counted(vec, sgt_append, &sg, left_pages,
+					     gfp_mask);
+	if (ret)
+		goto restore;
 	if (!left_pages && sgt_append->prv)
 		sg_mark_end(sgt_append->prv);
 	return 0;

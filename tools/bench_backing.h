@@ -30,8 +30,9 @@ struct kind {
 	unsigned int flags;	/* extra mmap() or memfd_create() flags */
 	int advice;		/* madvise() advice, or -1 */
 	bool scattered;		/* BACK_4K faulted in so that no two neighbours
-				 * are physically contiguous (see map_kind()
-				 * in bench_reg_mr.c), and checked so */
+				 * are physically contiguous (see
+				 * fault_in_scattered() in bench_reg_mr.c),
+				 * and checked so */
 };
 
 /* What the check needs of a benchmark cell */

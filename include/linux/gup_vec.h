@@ -58,10 +58,9 @@
  *    other page, as pin_user_pages() does;
  *  - nothing else: two extents in a row may be contiguous, e.g. around a
  *    zero page or a section boundary, after gup_vec_add_nomerge(), or
- *    across two pin calls (each ends with gup_vec_finish()). The gup_vec
- *    counts the extents that start where the one before ends
- *    (gup_vec_pos.nr_adjacent), so that a reader can tell when there are
- *    none without decoding.
+ *    across two pin calls (each ends with gup_vec_finish()).
+ *    gup_vec_nr_adjacent() counts such extents, so that a reader can tell
+ *    that there are none without decoding.
  *
  * Room. An add is all or nothing: gup_vec_add() returns false and changes
  * nothing when the result could not be stored. The pending extent always has
@@ -122,11 +121,13 @@ struct sg_append_table;
  * @head: Index of the next PFN word in that buffer
  * @tail: Index of the last size word written in that buffer, GUP_VEC_WORDS
  *        if none
- * @pfn: First PFN of the pending extent
+ * @pfn: First PFN of the pending extent; with none pending, the end of the
+ *       last extent encoded (0 if none was)
  * @npages: Pages in the pending extent, 0 if there is none
  * @nr_pages: Pages recorded, the pending extent included
  * @nr_extents: Extents recorded, the pending extent included
- * @nr_adjacent: Extents recorded that start where the one before ends
+ * @nr_adjacent: Extents recorded that start where the one before ends,
+ *               across gup_vec_finish() too
  */
 struct gup_vec_pos {
 	unsigned int buf;
@@ -296,6 +297,22 @@ static inline unsigned long gup_vec_nr_extents(const struct gup_vec *vec)
 	return vec->pos.nr_extents;
 }
 
+/*
+ * Extents recorded that start where the one before ends: 0 means no two
+ * extents in a row are physically contiguous.
+ */
+static inline unsigned long gup_vec_nr_adjacent(const struct gup_vec *vec)
+{
+	return vec->pos.nr_adjacent;
+}
+
+/* Whether an extent from @pfn would start where the last one recorded ends */
+static inline bool gup_vec_adjacent(const struct gup_vec_pos *pos,
+				    unsigned long pfn)
+{
+	return pos->nr_extents && pfn == pos->pfn + pos->npages;
+}
+
 /**
  * gup_vec_save() - Remember where a gup_vec is
  * @vec: The gup_vec
@@ -396,11 +413,10 @@ static __always_inline bool gup_vec_add_nomerge(struct gup_vec *vec,
 	if (pos->tail - pos->head >= 2 && gup_vec_valid(pfn, npages) &&
 	    (!pos->npages || (gup_vec_cost(pos->pfn, pos->npages) == 1 &&
 			      gup_vec_cost(pfn, npages) == 1))) {
-		if (pos->npages) {
+		pos->nr_adjacent += gup_vec_adjacent(pos, pfn);
+		if (pos->npages)
 			__gup_vec_store(vec, pos->head++,
 					gup_vec_word(pos->pfn, pos->npages));
-			pos->nr_adjacent += pfn == pos->pfn + pos->npages;
-		}
 		pos->pfn = pfn;
 		pos->npages = npages;
 		pos->nr_pages += npages;

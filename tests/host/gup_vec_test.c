@@ -590,6 +590,9 @@ static void test_sg(void)
 					   shim_pgmap_of(pfn - 1);
 			}
 			h_add(&h, pfn, npages, nomerge);
+			/* Adds may follow a finish, as across pin calls */
+			if (!rnd_below(16))
+				h_finish(&h);
 		}
 		rnd_prefix(&h, prefix, &nr_prefix);
 		if (!rnd_below(3))

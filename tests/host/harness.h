@@ -96,7 +96,18 @@ static bool pos_eq(const struct gup_vec_pos *a, const struct gup_vec_pos *b)
 {
 	return a->buf == b->buf && a->head == b->head && a->tail == b->tail &&
 	       a->pfn == b->pfn && a->npages == b->npages &&
-	       a->nr_pages == b->nr_pages && a->nr_extents == b->nr_extents;
+	       a->nr_pages == b->nr_pages && a->nr_extents == b->nr_extents &&
+	       a->nr_adjacent == b->nr_adjacent;
+}
+
+/* The model's extents that start where the one before ends */
+static unsigned long ref_nr_adjacent(const struct ref_vec *r)
+{
+	unsigned long i, n = 0;
+
+	for (i = 1; i < r->nr; i++)
+		n += r->ext[i].pfn == r->ext[i - 1].pfn + r->ext[i - 1].npages;
+	return n;
 }
 
 static bool h_add(struct h *h, unsigned long pfn, unsigned long npages,
@@ -121,6 +132,7 @@ static bool h_add(struct h *h, unsigned long pfn, unsigned long npages,
 	EXPECT((shim_warnings != warnings) == !ref_valid(pfn, npages));
 	EXPECT(gup_vec_nr_pages(&h->vec) == h->ref.nr_pages);
 	EXPECT(gup_vec_nr_extents(&h->vec) == h->ref.nr);
+	EXPECT(gup_vec_nr_adjacent(&h->vec) == ref_nr_adjacent(&h->ref));
 	return got;
 }
 
@@ -148,6 +160,7 @@ static void h_restore(struct h *h)
 	h->ref = s->ref;
 	EXPECT(gup_vec_nr_pages(&h->vec) == h->ref.nr_pages);
 	EXPECT(gup_vec_nr_extents(&h->vec) == h->ref.nr);
+	EXPECT(gup_vec_nr_adjacent(&h->vec) == ref_nr_adjacent(&h->ref));
 }
 
 /* The iterator over the live vec yields the model's extents */
