@@ -22,7 +22,8 @@
 #elif defined(MAX_PHYSMEM_BITS)
 #define GUP_VEC_PHYSMEM_BITS	MAX_PHYSMEM_BITS
 #else
-#define GUP_VEC_PHYSMEM_BITS	(BITS_PER_LONG + PAGE_SHIFT)
+/* FLATMEM without either (e.g. alpha): what a phys_addr_t can address */
+#define GUP_VEC_PHYSMEM_BITS	(8 * sizeof(phys_addr_t))
 #endif
 
 /* Every PFN the kernel can see must fit in the PFN field */
@@ -53,6 +54,8 @@ static void gup_vec_encode(struct gup_vec *vec)
 	 * extent (and leak its pins) rather than write past the buffers.
 	 */
 	if (WARN_ON_ONCE(!gup_vec_fits(vec, cost))) {
+		/* Still counted in nr_pages and nr_extents */
+		pos->pfn += pos->npages;
 		pos->npages = 0;
 		return;
 	}
@@ -258,9 +261,9 @@ EXPORT_SYMBOL_GPL(gup_vec_unpin);
 
 /*
  * Where the scatterlist stands while extents are appended, kept apart from
- * the table so that a first pass can count the entries the second will
- * add: sg_alloc_append_table_from_pages() passes that count on to each
- * allocation, and so does gup_vec_append_sg().
+ * the table so that, where a first pass is needed, it can count the
+ * entries the second will add: sg_alloc_append_table_from_pages() passes
+ * that count on to each allocation, and so does gup_vec_append_sg().
  */
 struct gup_vec_sg {
 	unsigned long max_segment;	/* Bytes in an entry, page aligned */
@@ -289,8 +292,8 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
  * Step over [@pfn, @pfn + @npages) as sg_alloc_append_table_from_pages()
  * takes the same pages: *@merged of them top up the last entry, then the
  * rest is split into entries of max_segment. Return: the new entries.
- * Inline: it is taken for each extent, twice where the entries are counted
- * first.
+ * Inline: it is taken twice for each extent where the entries are counted
+ * first, and for the first extent only in the single pass.
  */
 static __always_inline unsigned long
 gup_vec_sg_step(struct gup_vec_sg *sg, unsigned long pfn, unsigned long npages,
@@ -346,10 +349,12 @@ gup_vec_sg_add(struct sg_append_table *sgt_append, const struct gup_vec_sg *sg,
 }
 
 /*
- * Append the extents of @vec from @sg on, when none starts where the one
- * before ends and none is longer than an entry: each takes one entry but
- * the first, which may top up the table's last entry instead. Then what
- * sg_alloc_append_table_from_pages() counts first is known as it comes.
+ * Append the extents of @vec from @sg on in a single pass, when none starts
+ * where the one before ends and none can be longer than an entry: each
+ * takes one entry, but the first, which may first top up the table's last
+ * entry and then takes at most one. So the entry count that
+ * sg_alloc_append_table_from_pages() computes in a first pass is known
+ * without one.
  */
 static int gup_vec_sg_add_one_each(const struct gup_vec *vec,
 				   struct sg_append_table *sgt_append,
@@ -447,7 +452,10 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 
 	/*
 	 * Each allocation is sized by the entries still to add, as that call
-	 * counts them. The longest extent has at most nr_pages - nr + 1 pages.
+	 * counts them. They are known without a counting pass when no extent
+	 * starts where the one before ends (so none merges into the entry
+	 * before) and none can be longer than an entry: the longest has at
+	 * most nr_pages - nr + 1 pages.
 	 */
 	gup_vec_sg_start(&sg, sgt_append, max_segment);
 	if (nr && !gup_vec_nr_adjacent(vec) &&
