@@ -139,6 +139,18 @@ static bool check_smaps(const struct backing_cell *c, const char *base, size_t s
 	return true;
 }
 
+/*
+ * The PFN in pagemap entry @ent: false if the page is not present, or if
+ * PFNs are hidden (not root).
+ */
+static bool pagemap_pfn(uint64_t ent, uint64_t *pfn)
+{
+	if (!(ent & (1ULL << 63)))		/* not present */
+		return false;
+	*pfn = ent & ((1ULL << 55) - 1);
+	return *pfn;				/* 0: PFNs hidden */
+}
+
 /* PFN and kpageflags of the page mapped at @addr. */
 static bool page_info(const void *addr, uint64_t *pfn, uint64_t *flags)
 {
@@ -147,10 +159,7 @@ static bool page_info(const void *addr, uint64_t *pfn, uint64_t *flags)
 
 	if (pread(pagemap_fd, &ent, sizeof(ent), off) != sizeof(ent))
 		return false;
-	if (!(ent & (1ULL << 63)))		/* not present */
-		return false;
-	*pfn = ent & ((1ULL << 55) - 1);
-	if (!*pfn)				/* PFNs hidden: not root */
+	if (!pagemap_pfn(ent, pfn))
 		return false;
 	return pread(kpageflags_fd, flags, sizeof(*flags),
 		     *pfn * sizeof(*flags)) == sizeof(*flags);
@@ -203,11 +212,12 @@ static bool check_leaf(const struct backing_cell *c, const char *head)
 static bool check_scattered(const struct backing_cell *c, const char *base, size_t size)
 {
 	size_t npages = size / SZ_4K, i, got, adjacent = 0;
-	uint64_t ent[512], prev = 0;
+	uint64_t ent[512], prev = 0, pfn;
+	size_t max = sizeof(ent) / sizeof(ent[0]);
 	off_t off = (uintptr_t)base / SZ_4K * sizeof(ent[0]);
 
 	for (i = 0; i < npages; i += got) {
-		size_t want = npages - i < 512 ? npages - i : 512, j;
+		size_t want = npages - i < max ? npages - i : max, j;
 		ssize_t n = pread(pagemap_fd, ent, want * sizeof(ent[0]),
 				  off + i * sizeof(ent[0]));
 
@@ -216,9 +226,7 @@ static bool check_scattered(const struct backing_cell *c, const char *base, size
 					     n < 0 ? strerror(errno) : "short read");
 		got = n / sizeof(ent[0]);
 		for (j = 0; j < got; j++) {
-			uint64_t pfn = ent[j] & ((1ULL << 55) - 1);
-
-			if (!(ent[j] & (1ULL << 63)) || !pfn)
+			if (!pagemap_pfn(ent[j], &pfn))
 				return backing_abort(c, "no PFN for page %zu (not present, or not root)", i + j);
 			adjacent += i + j && pfn == prev + 1;
 			prev = pfn;
