@@ -354,12 +354,13 @@ gup_vec_sg_add(struct sg_append_table *sgt_append, const struct gup_vec_sg *sg,
  * takes one entry, but the first, which may first top up the table's last
  * entry and then takes at most one. So the entry count that
  * sg_alloc_append_table_from_pages() computes in a first pass is known
- * without one.
+ * without one. Inline: the common case, in the one caller.
  */
-static int gup_vec_sg_add_one_each(const struct gup_vec *vec,
-				   struct sg_append_table *sgt_append,
-				   struct gup_vec_sg *sg, unsigned long left,
-				   gfp_t gfp_mask)
+static __always_inline int
+gup_vec_sg_add_one_each(const struct gup_vec *vec,
+			struct sg_append_table *sgt_append,
+			struct gup_vec_sg *sg, unsigned long left,
+			gfp_t gfp_mask)
 {
 	unsigned long count, merged;
 	struct gup_vec_iter iter;

@@ -576,7 +576,8 @@ static inline bool gup_vec_iter_next(struct gup_vec_iter *iter)
 
 	/*
 	 * Inline: a PFN word of a one-word extent that the encoder could have
-	 * written, and the end of the last buffer when no extent is pending.
+	 * written, one page first, and the end of the last buffer when no
+	 * extent is pending.
 	 * Anything else, the end of another buffer included, is decoded, or
 	 * refused, out of line.
 	 */
@@ -596,6 +597,13 @@ static inline bool gup_vec_iter_next(struct gup_vec_iter *iter)
 	if (iter->head >= stop)
 		goto out_of_line;
 	word = iter->bufs[iter->buf][iter->head];
+	/* One page, as every extent of scattered memory is: just a PFN */
+	if (!(word & ~GUP_VEC_PFN) && (unsigned long)word == word) {
+		iter->head++;
+		iter->pfn = word;
+		iter->npages = 1;
+		return true;
+	}
 	if (word & (GUP_VEC_RESERVED | GUP_VEC_SIZED))
 		goto out_of_line;
 	order = FIELD_GET(GUP_VEC_ORDER, word);
