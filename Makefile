@@ -5,6 +5,9 @@
 #   make check-stock  re-measure what stock 7.3 does (recorded in tests/expected)
 #   make series       emit the series with git format-patch + checkpatch
 #   make shell        boot the patched test kernel to an interactive shell
+#   make insn INSN="OUT FUNC NCALLS WHAT KIND SIZE"
+#                     count a system call's instructions per function, stock
+#                     against patched, by single-stepping (tools/insn/run.sh)
 #
 # Everything outside the repo lives in $(LAB_CACHE) (kernel sources, object
 # dirs, ccache); build/ in the repo holds the userspace test programs.
@@ -13,7 +16,7 @@ export KERNEL_PKG KERNEL_VERSION KERNEL_SUITE KERNEL_MIRROR
 export LAB_CACHE ?= /var/cache/packed-pin
 export LAB_REPO := $(CURDIR)
 
-.PHONY: all check check-stock bench series shell deps source host-test kernels clean compile-check
+.PHONY: all check check-stock bench series shell insn deps source host-test kernels clean compile-check
 
 all: check
 
@@ -40,6 +43,11 @@ shell: source
 	@lab/build-userspace.sh patched test
 	@lab/run-guest.sh --interactive --mem 4G --huge2m 300 --huge1g 1 \
 		--kernel $(LAB_CACHE)/work/patched/o-test/arch/x86/boot/bzImage --out build/shell
+
+insn: source
+	@for k in stock patched; do lab/build-kernel.sh $$k bench && \
+		lab/build-userspace.sh $$k bench || exit 1; done
+	@tools/insn/run.sh $(INSN)
 
 compile-check: source
 	@lab/compile-check.sh

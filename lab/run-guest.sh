@@ -84,6 +84,9 @@ qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$mem" -no-reboot -nic no
 	-fsdev local,id=o,path="$out",security_model=none
 	-device virtio-9p-pci,fsdev=o,mount_tag=out
 	-append "$cmdline")
+# Extra QEMU arguments, e.g. a gdbstub for tools/insn/run.sh
+# shellcheck disable=SC2206
+[ -n "${LAB_QEMU_EXTRA:-}" ] && qemu+=(${LAB_QEMU_EXTRA})
 if [ $inter = 1 ]; then
 	exec "${qemu[@]}" -nographic
 fi

@@ -205,36 +205,55 @@ static bool check_leaf(const struct backing_cell *c, const char *head)
 }
 
 /*
- * A scattered cell: no page directly follows its neighbour in physical
- * memory, so that every page is an extent and an sg entry of its own and
- * every run of the cell times the same code. Reads every PFN.
+ * How many pages of [@base, @base + @size) directly follow their neighbour
+ * in physical memory, reading every PFN; -1 with *@why set if a PFN cannot
+ * be read (not present, or not root).
  */
-static bool check_scattered(const struct backing_cell *c, const char *base, size_t size)
+long backing_adjacent_pages(const char *base, size_t size, const char **why)
 {
-	size_t npages = size / SZ_4K, i, got, adjacent = 0;
+	size_t npages = size / SZ_4K, i, got;
 	uint64_t ent[512], prev = 0, pfn;
 	size_t max = sizeof(ent) / sizeof(ent[0]);
 	off_t off = (uintptr_t)base / SZ_4K * sizeof(ent[0]);
+	long adjacent = 0;
 
 	for (i = 0; i < npages; i += got) {
 		size_t want = npages - i < max ? npages - i : max, j;
 		ssize_t n = pread(pagemap_fd, ent, want * sizeof(ent[0]),
 				  off + i * sizeof(ent[0]));
 
-		if (n <= 0 || n % sizeof(ent[0]))
-			return backing_abort(c, "pagemap read: %s",
-					     n < 0 ? strerror(errno) : "short read");
+		if (n <= 0 || n % sizeof(ent[0])) {
+			*why = n < 0 ? strerror(errno) : "short pagemap read";
+			return -1;
+		}
 		got = n / sizeof(ent[0]);
 		for (j = 0; j < got; j++) {
-			if (!pagemap_pfn(ent[j], &pfn))
-				return backing_abort(c, "no PFN for page %zu (not present, or not root)", i + j);
+			if (!pagemap_pfn(ent[j], &pfn)) {
+				*why = "no PFN (not present, or not root)";
+				return -1;
+			}
 			adjacent += i + j && pfn == prev + 1;
 			prev = pfn;
 		}
 	}
+	return adjacent;
+}
+
+/*
+ * A scattered cell: no page directly follows its neighbour in physical
+ * memory, so that every page is an extent and an sg entry of its own and
+ * every run of the cell times the same code. Reads every PFN.
+ */
+static bool check_scattered(const struct backing_cell *c, const char *base, size_t size)
+{
+	const char *why = NULL;
+	long adjacent = backing_adjacent_pages(base, size, &why);
+
+	if (adjacent < 0)
+		return backing_abort(c, "pagemap: %s", why);
 	if (adjacent)
-		return backing_abort(c, "not scattered: %zu of %zu pages follow their neighbour physically",
-				     adjacent, npages);
+		return backing_abort(c, "not scattered: %ld of %zu pages follow their neighbour physically",
+				     adjacent, size / SZ_4K);
 	return true;
 }
 

@@ -51,5 +51,6 @@ bool backing_open(const char *prog);
  * of its kind; if not, say why on stderr ("PROG: ABORT cell LABEL: ...").
  */
 bool backing_check(const struct backing_cell *c);
+long backing_adjacent_pages(const char *base, size_t size, const char **why);
 
 #endif

@@ -274,7 +274,7 @@ static bool fault_in_scattered(struct region *rg)
 	return true;
 }
 
-static bool region_map(struct region *rg, const struct kind *k, size_t len)
+static bool region_map_once(struct region *rg, const struct kind *k, size_t len)
 {
 	size_t off;
 
@@ -296,6 +296,32 @@ static bool region_map(struct region *rg, const struct kind *k, size_t len)
 	for (off = 0; off < rg->len; off += SZ_4K)	/* pre-fault */
 		((volatile char *)rg->base)[off] = 1;
 	return true;
+}
+
+static void region_unmap(struct region *rg);
+
+/*
+ * Map and fault in a region. A scattered kind is faulted in again, up to
+ * SCATTER_TRIES times, while some page follows its neighbour physically:
+ * with two vCPUs the task can move between CPUs (and per-CPU page lists)
+ * during the fault-in, and once in ~10 such regions one pair ends up
+ * adjacent. The cell's backing check still refuses what this leaves.
+ */
+#define SCATTER_TRIES	4
+
+static bool region_map(struct region *rg, const struct kind *k, size_t len)
+{
+	const char *why;
+	int try;
+
+	for (try = 1; ; try++) {
+		if (!region_map_once(rg, k, len))
+			return false;
+		if (!k->scattered || try == SCATTER_TRIES ||
+		    backing_adjacent_pages(rg->base, rg->len, &why) <= 0)
+			return true;
+		region_unmap(rg);
+	}
 }
 
 static void region_unmap(struct region *rg)
