@@ -1,7 +1,8 @@
 #!/bin/sh
 # Guest job for tools/insn/run.sh: run one benchmark cell once (warm-up,
 # and a check that it works), touch $LAB_OUT/ready, then loop it until the
-# guest is killed, so that the host's gdb can step its system calls.
+# guest is killed (100M runs: the programs keep every sample, so no more),
+# so that the host's gdb can step its system calls.
 #   loop.sh BUILD_DIR reg_mr KIND SIZE     bench_reg_mr on rxe0
 #   loop.sh BUILD_DIR vfio KIND SIZE       bench_vfio on the first edu
 build=$1 what=$2 kind=$3 size=$4
@@ -15,4 +16,4 @@ esac
 "$@" -k "$kind" -s "$size" -n 5 -w 1 >"$LAB_OUT/warm.txt" 2>&1 ||
 	{ cat "$LAB_OUT/warm.txt"; exit 1; }
 touch "$LAB_OUT/ready"
-exec "$@" -k "$kind" -s "$size" -n 2000000000 -w 0 >"$LAB_OUT/loop.txt" 2>&1
+exec "$@" -k "$kind" -s "$size" -n 100000000 -w 1 >"$LAB_OUT/loop.txt" 2>&1

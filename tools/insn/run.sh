@@ -9,7 +9,8 @@
 #   tools/insn/run.sh [--mem SIZE] [--huge2m N] OUT FUNC NCALLS WHAT KIND SIZE
 #     e.g. OUT=build/insn/reg64k ib_uverbs_reg_mr 2 reg_mr 4k-scattered 64K
 #          OUT=build/insn/map16m vfio_iommu_type1_ioctl 4 vfio huge2m 16M
-#   then tools/insn/report.py (per function, stock against patched).
+#   then tools/insn/report.py (per function, stock against patched). Step
+#   NCALLS >= 2: the first call stepped may include a slab refill.
 # Run through `make insn`, which builds the bench kernels and programs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,12 @@ out=$1 func=$2 ncalls=$3 what=$4 kind=$5 size=$6
 mkdir -p "$out"
 port=$((20000 + RANDOM % 10000))
 guests=() gdbs=()
-cleanup() { kill "${gdbs[@]}" "${guests[@]}" 2>/dev/null || true; }
+cleanup() {
+	kill "${gdbs[@]}" "${guests[@]}" 2>/dev/null || true
+	# run-guest.sh's QEMU outlives the shell: find it by its console file
+	pkill -f -- "$out/guest-stock/console.log" 2>/dev/null || true
+	pkill -f -- "$out/guest-patched/console.log" 2>/dev/null || true
+}
 trap cleanup EXIT
 for k in stock patched; do
 	p=$port; [ $k = patched ] && p=$((port + 1))
