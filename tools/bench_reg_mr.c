@@ -298,14 +298,20 @@ static bool region_map_once(struct region *rg, const struct kind *k, size_t len)
 	return true;
 }
 
-static void region_unmap(struct region *rg);
+static void region_unmap(struct region *rg)
+{
+	if (rg->base)
+		munmap(rg->base, rg->len);
+	rg->base = NULL;
+}
 
 /*
  * Map and fault in a region. A scattered kind is faulted in again, up to
  * SCATTER_TRIES times, while some page follows its neighbour physically:
  * with two vCPUs the task can move between CPUs (and per-CPU page lists)
- * during the fault-in, and once in ~10 such regions one pair ends up
- * adjacent. The cell's backing check still refuses what this leaves.
+ * during the fault-in, and a pair can end up adjacent (seen once: 1 of
+ * 4096 pages, in a 2-vCPU make bench boot). The cell's backing check
+ * still refuses what this leaves.
  */
 #define SCATTER_TRIES	4
 
@@ -322,13 +328,6 @@ static bool region_map(struct region *rg, const struct kind *k, size_t len)
 			return true;
 		region_unmap(rg);
 	}
-}
-
-static void region_unmap(struct region *rg)
-{
-	if (rg->base)
-		munmap(rg->base, rg->len);
-	rg->base = NULL;
 }
 
 /* ---- backing verification: bench_backing.c ------------------------- */
