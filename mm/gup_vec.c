@@ -127,16 +127,15 @@ bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
 EXPORT_SYMBOL_GPL(__gup_vec_add_nomerge);
 
 /**
- * gup_vec_finish() - Encode the pending extent and end the last buffer
+ * __gup_vec_finish() - gup_vec_finish(), out of line
  * @vec: The gup_vec
  *
- * After this the buffers describe themselves, see gup_vec_iter_init_bufs().
- * Adding may go on afterwards; the next extent will not merge into the last
- * one.
+ * What gup_vec_finish() does not do inline: an empty vec, no pending
+ * extent, one of two words, or a buffer too full for it and the end marker.
  *
  * Return: how many buffers, from the first, hold the encoding.
  */
-unsigned int gup_vec_finish(struct gup_vec *vec)
+unsigned int __gup_vec_finish(struct gup_vec *vec)
 {
 	struct gup_vec_pos *pos = &vec->pos;
 
@@ -148,7 +147,7 @@ unsigned int gup_vec_finish(struct gup_vec *vec)
 		__gup_vec_store(vec, pos->head, GUP_VEC_END);
 	return pos->buf + 1;
 }
-EXPORT_SYMBOL_GPL(gup_vec_finish);
+EXPORT_SYMBOL_GPL(__gup_vec_finish);
 
 /* Give up on buffers the encoder cannot have written */
 static bool gup_vec_corrupt(struct gup_vec_iter *iter)

@@ -209,15 +209,16 @@ static inline long pin_user_pages_vec_remote(struct mm_struct *mm,
 #endif
 
 /*
- * The format, implemented in mm/gup_vec.c. gup_vec_add_nomerge() and
- * gup_vec_iter_next() are inline for the common cases (one-word extents
- * inside a buffer, the first extent of a call, the end of an iteration
- * with nothing pending) and call their out-of-line halves for the rest.
+ * The format, implemented in mm/gup_vec.c. gup_vec_add_nomerge(),
+ * gup_vec_finish() and gup_vec_iter_next() are inline for the common cases
+ * (one-word extents inside a buffer, the first extent of a call, the end of
+ * an iteration with nothing pending) and call their out-of-line halves for
+ * the rest.
  */
 #ifdef CONFIG_GUP_VEC
 bool __gup_vec_add_nomerge(struct gup_vec *vec, unsigned long pfn,
 			   unsigned long npages);
-unsigned int gup_vec_finish(struct gup_vec *vec);
+unsigned int __gup_vec_finish(struct gup_vec *vec);
 bool __gup_vec_iter_next(struct gup_vec_iter *iter);
 unsigned long gup_vec_unpin(struct gup_vec *vec, bool make_dirty);
 int gup_vec_append_sg(const struct gup_vec *vec,
@@ -424,6 +425,38 @@ static __always_inline bool gup_vec_add_nomerge(struct gup_vec *vec,
 		return true;
 	}
 	return __gup_vec_add_nomerge(vec, pfn, npages);
+}
+
+/**
+ * gup_vec_finish() - Encode the pending extent and end the last buffer
+ * @vec: The gup_vec
+ *
+ * After this the buffers describe themselves, see gup_vec_iter_init_bufs().
+ * Adding may go on afterwards; the next extent will not merge into the last
+ * one. Every pin call ends with it.
+ *
+ * Return: how many buffers, from the first, hold the encoding.
+ */
+static __always_inline unsigned int gup_vec_finish(struct gup_vec *vec)
+{
+	struct gup_vec_pos *pos = &vec->pos;
+
+	/*
+	 * Inline when the pending extent takes one word and the buffer has
+	 * room for it and the end marker: after one page, or a naturally
+	 * aligned run or leaf.
+	 */
+	if (pos->npages && pos->tail - pos->head >= 2 &&
+	    gup_vec_cost(pos->pfn, pos->npages) == 1) {
+		__gup_vec_store(vec, pos->head++,
+				gup_vec_word(pos->pfn, pos->npages));
+		__gup_vec_store(vec, pos->head, GUP_VEC_END);
+		/* Where the next extent would be adjacent */
+		pos->pfn += pos->npages;
+		pos->npages = 0;
+		return pos->buf + 1;
+	}
+	return __gup_vec_finish(vec);
 }
 #endif
 

@@ -23,6 +23,7 @@
 #include <linux/memfd.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/page-isolation.h>
 #include <linux/scatterlist.h>
 #include <linux/shmem_fs.h>
 #include <linux/sizes.h>
@@ -1395,6 +1396,92 @@ static void gvk_test_longterm_movable(struct kunit *test)
 }
 
 /*
+ * FOLL_LONGTERM refuses pages of a MIGRATE_ISOLATE pageblock, as it refuses
+ * MIGRATE_CMA ones: the pin migrates them out first. The vector walker asks
+ * once per pageblock of a PTE table (struct gup_pageblock in mm/gup.c), so
+ * the case isolates a pageblock that the region enters inside a table, after
+ * a page of another pageblock: no page the pin records may lie in it, and
+ * the pages keep their contents. It skips if no such pageblock can be
+ * isolated (one holding unmovable pages cannot).
+ */
+struct gvk_isolated {
+	unsigned long pfn;
+};
+
+static void gvk_unisolate(void *data)
+{
+	struct gvk_isolated *iso = data;
+
+	undo_isolate_page_range(iso->pfn, iso->pfn + pageblock_nr_pages);
+}
+
+/* Pages @v recorded in the pageblock that starts at @block_pfn */
+static unsigned long gvk_vec_pages_in_block(struct gvk_vec *v,
+					    unsigned long block_pfn)
+{
+	unsigned long i, nr = 0;
+	struct gup_vec_iter it;
+
+	gup_vec_finish(&v->vec);
+	gup_vec_iter_init(&it, &v->vec);
+	while (gup_vec_iter_next(&it))
+		for (i = 0; i < it.npages; i++)
+			nr += pageblock_start_pfn(it.pfn + i) == block_pfn;
+	return nr;
+}
+
+static void gvk_test_longterm_isolated(struct kunit *test)
+{
+	const unsigned long len = 4 * PMD_SIZE, nr = len >> PAGE_SHIFT;
+	unsigned long start, i, pfn, prev;
+	struct gvk_isolated *iso;
+	struct gvk_area area;
+	struct page **pages;
+	struct gvk_vec *v;
+	int ret = -EBUSY;
+
+	if (!IS_ENABLED(CONFIG_CMA))
+		kunit_skip(test, "no CONFIG_CMA: no pageblock refuses a long-term pin");
+	start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true);
+	for (i = 0; i < nr; i++) {
+		u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
+
+		KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i), p), 0);
+	}
+	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	iso = kunit_kzalloc(test, sizeof(*iso), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, iso);
+	KUNIT_ASSERT_EQ(test, pin_user_pages_fast(start, nr, FOLL_WRITE, pages),
+			(long)nr);
+	for (i = 1; i < nr && ret; i++) {
+		pfn = pageblock_start_pfn(page_to_pfn(pages[i]));
+		prev = pageblock_start_pfn(page_to_pfn(pages[i - 1]));
+		if (i % PTRS_PER_PTE == 0 || pfn == prev)
+			continue;
+		ret = start_isolate_page_range(pfn, pfn + pageblock_nr_pages,
+					       PB_ISOLATE_MODE_OTHER);
+		iso->pfn = pfn;
+	}
+	unpin_user_pages(pages, nr);
+	if (ret)
+		kunit_skip(test, "no pageblock entered inside a table could be isolated");
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gvk_unisolate, iso),
+			0);
+
+	v = gvk_vec_alloc(test, gvk_bufs_for(nr));
+	KUNIT_ASSERT_EQ(test, pin_user_pages_vec(start, nr,
+						 FOLL_WRITE | FOLL_LONGTERM,
+						 &v->vec), (long)nr);
+	KUNIT_EXPECT_EQ_MSG(test, gvk_vec_pages_in_block(v, iso->pfn), 0,
+			    "FOLL_LONGTERM pinned pages of an isolated pageblock (page %lu entered it)",
+			    i - 1);
+	gvk_expect_stamps(test, v, nr);
+	gup_vec_unpin(&v->vec, false);
+	gvk_unmap(test, &area);
+}
+
+/*
  * GUP-fast pauses a vector walk after 8 PTE tables to bound the time it
  * runs with interrupts off (GUP_FAST_VEC_BUDGET in mm/gup.c), and goes on:
  * a call over several times that, starting and ending inside a table, into
@@ -1743,6 +1830,7 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE_PARAM(gvk_test_longterm, gvk_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_longterm_movable,
 			 gvk_movable_backing_gen_params),
+	KUNIT_CASE(gvk_test_longterm_isolated),
 	KUNIT_CASE_PARAM(gvk_test_errors, gvk_err_gen_params),
 	KUNIT_CASE(gvk_test_beyond_user),
 	KUNIT_CASE(gvk_test_no_room),
