@@ -665,7 +665,7 @@ def exports(a):
         print('      %-4s %-45s %-18s %s' % ('ok' if ok else 'FAIL', s, new[s][3], ' '.join(sorted(set(used.get(s, []))))
                                           or '-'))
     for s in ('pin_user_pages_vec_remote', 'gup_vec_unpin', 'gup_vec_append_sg',
-              'sg_append_table_next', '__gup_vec_iter_next',
+              '__gup_vec_finish', '__gup_vec_iter_next',
               '__gup_vec_add_nomerge'):
         if s not in new:
             print('      FAIL %s is not exported' % s)
