@@ -1399,11 +1399,15 @@ static void gvk_test_longterm_movable(struct kunit *test)
  * FOLL_LONGTERM refuses pages of a MIGRATE_ISOLATE pageblock, as it refuses
  * MIGRATE_CMA ones: the pin migrates them out first. The vector walker asks
  * once per pageblock of a PTE table (struct gup_pageblock in mm/gup.c), so
- * the case isolates a pageblock that the region enters inside a table, after
- * a page of another pageblock: no page the pin records may lie in it, and
- * the pages keep their contents. It skips if no such pageblock can be
- * isolated (one holding unmovable pages cannot).
+ * the case isolates a pageblock that the region enters inside a table, right
+ * after a page that may be pinned long term where it is: no page the pin
+ * records may lie in the isolated pageblock, and the pages keep their
+ * contents. The short-term pins hold the pages in place until the vector pin
+ * (isolation ignores them). It skips if no such pageblock can be isolated
+ * (one holding unmovable pages cannot). While it runs, an alloc_contig_range()
+ * or memory offlining of that pageblock elsewhere fails with -EBUSY.
  */
+#ifdef CONFIG_CMA
 struct gvk_isolated {
 	unsigned long pfn;
 };
@@ -1430,18 +1434,29 @@ static unsigned long gvk_vec_pages_in_block(struct gvk_vec *v,
 	return nr;
 }
 
+/* Whether page @i of @pages enters, inside a table, a pageblock to isolate */
+static bool gvk_block_candidate(struct page **pages, unsigned long i)
+{
+	unsigned long pfn = page_to_pfn(pages[i]);
+
+	return i % PTRS_PER_PTE &&
+	       pageblock_start_pfn(pfn) !=
+	       pageblock_start_pfn(page_to_pfn(pages[i - 1])) &&
+	       folio_is_longterm_pinnable(page_folio(pages[i - 1]));
+}
+
 static void gvk_test_longterm_isolated(struct kunit *test)
 {
-	const unsigned long len = 4 * PMD_SIZE, nr = len >> PAGE_SHIFT;
-	unsigned long start, i, pfn, prev;
+	const unsigned long len = min_t(unsigned long, 4 * PMD_SIZE, SZ_8M);
+	const unsigned long nr = len >> PAGE_SHIFT;
 	struct gvk_isolated *iso;
+	unsigned long start, i;
 	struct gvk_area area;
 	struct page **pages;
 	struct gvk_vec *v;
 	int ret = -EBUSY;
+	long pinned;
 
-	if (!IS_ENABLED(CONFIG_CMA))
-		kunit_skip(test, "no CONFIG_CMA: no pageblock refuses a long-term pin");
 	start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true);
 	for (i = 0; i < nr; i++) {
 		u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
@@ -1452,16 +1467,22 @@ static void gvk_test_longterm_isolated(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	iso = kunit_kzalloc(test, sizeof(*iso), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, iso);
-	KUNIT_ASSERT_EQ(test, pin_user_pages_fast(start, nr, FOLL_WRITE, pages),
-			(long)nr);
+	v = gvk_vec_alloc(test, gvk_bufs_for(nr));
+
+	pinned = pin_user_pages_fast(start, nr, FOLL_WRITE, pages);
+	if (pinned != (long)nr) {
+		if (pinned > 0)
+			unpin_user_pages(pages, pinned);
+		KUNIT_FAIL(test, "pin_user_pages_fast: %ld of %lu", pinned, nr);
+		return;
+	}
 	for (i = 1; i < nr && ret; i++) {
-		pfn = pageblock_start_pfn(page_to_pfn(pages[i]));
-		prev = pageblock_start_pfn(page_to_pfn(pages[i - 1]));
-		if (i % PTRS_PER_PTE == 0 || pfn == prev)
+		if (!gvk_block_candidate(pages, i))
 			continue;
-		ret = start_isolate_page_range(pfn, pfn + pageblock_nr_pages,
+		iso->pfn = pageblock_start_pfn(page_to_pfn(pages[i]));
+		ret = start_isolate_page_range(iso->pfn,
+					       iso->pfn + pageblock_nr_pages,
 					       PB_ISOLATE_MODE_OTHER);
-		iso->pfn = pfn;
 	}
 	unpin_user_pages(pages, nr);
 	if (ret)
@@ -1469,7 +1490,6 @@ static void gvk_test_longterm_isolated(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gvk_unisolate, iso),
 			0);
 
-	v = gvk_vec_alloc(test, gvk_bufs_for(nr));
 	KUNIT_ASSERT_EQ(test, pin_user_pages_vec(start, nr,
 						 FOLL_WRITE | FOLL_LONGTERM,
 						 &v->vec), (long)nr);
@@ -1480,6 +1500,12 @@ static void gvk_test_longterm_isolated(struct kunit *test)
 	gup_vec_unpin(&v->vec, false);
 	gvk_unmap(test, &area);
 }
+#else
+static void gvk_test_longterm_isolated(struct kunit *test)
+{
+	kunit_skip(test, "no CONFIG_CMA: no pageblock refuses a long-term pin");
+}
+#endif
 
 /*
  * GUP-fast pauses a vector walk after 8 PTE tables to bound the time it
