@@ -1301,8 +1301,11 @@ static bool gvk_have_movable_zone(void)
 	return false;
 }
 
-/* Pages @v recorded that lie in ZONE_MOVABLE */
-static unsigned long gvk_vec_movable_pages(struct gvk_vec *v)
+/* Pages @v recorded whose PFN @match accepts (with @arg) */
+static unsigned long gvk_vec_count_pages(struct gvk_vec *v,
+					 bool (*match)(unsigned long pfn,
+						       unsigned long arg),
+					 unsigned long arg)
 {
 	unsigned long i, nr = 0;
 	struct gup_vec_iter it;
@@ -1311,14 +1314,38 @@ static unsigned long gvk_vec_movable_pages(struct gvk_vec *v)
 	gup_vec_iter_init(&it, &v->vec);
 	while (gup_vec_iter_next(&it))
 		for (i = 0; i < it.npages; i++)
-			nr += page_zonenum(pfn_to_page(it.pfn + i)) == ZONE_MOVABLE;
+			nr += match(it.pfn + i, arg);
 	return nr;
+}
+
+static bool gvk_pfn_movable(unsigned long pfn, unsigned long unused)
+{
+	return page_zonenum(pfn_to_page(pfn)) == ZONE_MOVABLE;
+}
+
+/* Pages @v recorded that lie in ZONE_MOVABLE */
+static unsigned long gvk_vec_movable_pages(struct gvk_vec *v)
+{
+	return gvk_vec_count_pages(v, gvk_pfn_movable, 0);
 }
 
 /* The word written at the start of page @i of a range */
 static u32 gvk_stamp(unsigned long i)
 {
 	return 0x5a000000 ^ i;
+}
+
+/* Write its stamp at the start of each of @nr_pages pages from @start */
+static void gvk_write_stamps(struct kunit *test, unsigned long start,
+			     unsigned long nr_pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++) {
+		u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
+
+		KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i), p), 0);
+	}
 }
 
 /* Every page @v recorded, in order, starts with its stamp */
@@ -1354,7 +1381,7 @@ KUNIT_ARRAY_PARAM_DESC(gvk_movable_backing, gvk_movable_backings, desc);
 static void gvk_test_longterm_movable(struct kunit *test)
 {
 	const struct gvk_backing *b = test->param_value;
-	unsigned long len = gvk_size(b->kind), nr = len >> PAGE_SHIFT, i;
+	unsigned long len = gvk_size(b->kind), nr = len >> PAGE_SHIFT;
 	const struct gvk_flavour *fl;
 	struct gvk_area area;
 	unsigned long start;
@@ -1365,11 +1392,7 @@ static void gvk_test_longterm_movable(struct kunit *test)
 
 	for (fl = gvk_flavours; fl->pin; fl++) {
 		start = gvk_setup(test, &area, b->kind, len, GVK_RW, true);
-		for (i = 0; i < nr; i++) {
-			u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
-
-			KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i), p), 0);
-		}
+		gvk_write_stamps(test, start, nr);
 		v = gvk_vec_alloc(test, gvk_bufs_for(nr));
 
 		/* A short-term pin leaves the pages where they are */
@@ -1419,19 +1442,16 @@ static void gvk_unisolate(void *data)
 	undo_isolate_page_range(iso->pfn, iso->pfn + pageblock_nr_pages);
 }
 
+static bool gvk_pfn_in_block(unsigned long pfn, unsigned long block_pfn)
+{
+	return pageblock_start_pfn(pfn) == block_pfn;
+}
+
 /* Pages @v recorded in the pageblock that starts at @block_pfn */
 static unsigned long gvk_vec_pages_in_block(struct gvk_vec *v,
 					    unsigned long block_pfn)
 {
-	unsigned long i, nr = 0;
-	struct gup_vec_iter it;
-
-	gup_vec_finish(&v->vec);
-	gup_vec_iter_init(&it, &v->vec);
-	while (gup_vec_iter_next(&it))
-		for (i = 0; i < it.npages; i++)
-			nr += pageblock_start_pfn(it.pfn + i) == block_pfn;
-	return nr;
+	return gvk_vec_count_pages(v, gvk_pfn_in_block, block_pfn);
 }
 
 /* Whether page @i of @pages enters, inside a table, a pageblock to isolate */
@@ -1458,11 +1478,7 @@ static void gvk_test_longterm_isolated(struct kunit *test)
 	long pinned;
 
 	start = gvk_setup(test, &area, GVK_ANON, len, GVK_RW, true);
-	for (i = 0; i < nr; i++) {
-		u32 __user *p = (u32 __user *)(start + i * PAGE_SIZE);
-
-		KUNIT_ASSERT_EQ(test, put_user(gvk_stamp(i), p), 0);
-	}
+	gvk_write_stamps(test, start, nr);
 	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	iso = kunit_kzalloc(test, sizeof(*iso), GFP_KERNEL);
