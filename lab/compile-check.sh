@@ -666,7 +666,7 @@ def exports(a):
                                           or '-'))
     for s in ('pin_user_pages_vec_remote', 'gup_vec_unpin', 'gup_vec_append_sg',
               '__gup_vec_finish', '__gup_vec_iter_next',
-              '__gup_vec_add_nomerge'):
+              '__gup_vec_add_nomerge', 'iommu_map_nosync', 'iommu_sync_map'):
         if s not in new:
             print('      FAIL %s is not exported' % s)
             bad = 1

@@ -179,6 +179,7 @@ struct options {
 	bool default_sizes;
 	int runs;
 	int warmup;
+	const char *only;	/* -m: the one map op to run, or NULL */
 };
 
 
@@ -804,6 +805,8 @@ static int run_kind(const struct kind *k, const struct mapper *mappers,
 		for (j = 0; j < nmappers; j++) {
 			if (mappers[j].memfd_only && !k->memfd)
 				continue;
+			if (o->only && strcmp(o->only, mappers[j].map_op))
+				continue;
 			t0 = now_ns();
 			if (run_cell(&c, &mappers[j], o, s))
 				fprintf(stderr, "bench_vfio: %s %s: ok (%.1f s)\n",
@@ -864,9 +867,10 @@ static bool parse_list(char *arg, struct options *o, bool sizes)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_vfio -d BDF -g GROUP [-k KINDS] [-s SIZES] [-n RUNS] [-w WARMUP]\n"
+		"usage: bench_vfio -d BDF -g GROUP [-k KINDS] [-s SIZES] [-n RUNS] [-w WARMUP] [-m MAP_OP]\n"
 		"  KINDS: comma list of thp,4k,huge2m,memfd2m,huge1g (default: all)\n"
 		"  SIZES: comma list, K/M/G suffixes, multiples of 4K (default 4K,2M,64M,512M; and 1G for huge1g)\n"
+		"  MAP_OP: run only this one (type1_map, ioas_map, ioas_map_file), e.g. for tools/insn\n"
 		"  output: kind,size,op,n,min_us,median_us,max_us\n");
 	exit(2);
 }
@@ -878,7 +882,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int opt;
 
 	*o = (struct options){ .runs = 20, .warmup = 3 };
-	while ((opt = getopt(argc, argv, "d:g:k:s:n:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:g:k:s:n:w:m:")) != -1) {
 		switch (opt) {
 		case 'd': o->bdf = optarg; break;
 		case 'g': o->group = optarg; break;
@@ -886,6 +890,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 's': if (!parse_list(optarg, o, true)) usage(); break;
 		case 'n': o->runs = atoi(optarg); break;
 		case 'w': o->warmup = atoi(optarg); break;
+		case 'm': o->only = optarg; break;
 		default: usage();
 		}
 	}

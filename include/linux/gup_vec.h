@@ -461,6 +461,30 @@ static __always_inline unsigned int gup_vec_finish(struct gup_vec *vec)
 #endif
 
 /**
+ * gup_vec_free() - How many entries a gup_vec can take
+ * @vec: The gup_vec
+ *
+ * The largest budget gup_vec_has_room() accepts: the free words, less the
+ * worst case of the pending extent. Adds within a budget of N take it down
+ * by N at most, see the top of this file, so a caller may spend what it
+ * returned over several tables without asking again.
+ *
+ * Return: the budget, 1 per add of one page and 2 per add of more pages.
+ */
+static inline unsigned long gup_vec_free(const struct gup_vec *vec)
+{
+	const struct gup_vec_pos *pos = &vec->pos;
+	u64 room = pos->tail - pos->head;
+	u64 need = 0;
+
+	if (pos->npages)
+		need = gup_vec_cost(pos->pfn, pos->npages);
+	if (pos->buf + 1 < vec->nr_bufs)
+		room += (u64)(GUP_VEC_WORDS - 1) * (vec->nr_bufs - pos->buf - 1);
+	return room > need ? min_t(u64, room - need, ULONG_MAX) : 0;
+}
+
+/**
  * gup_vec_has_room() - Whether a gup_vec can take a page table's worth
  * @vec: The gup_vec
  * @nr_entries: Budget: 1 per add of one page, 2 per add of more pages
@@ -474,17 +498,7 @@ static __always_inline unsigned int gup_vec_finish(struct gup_vec *vec)
 static inline bool gup_vec_has_room(const struct gup_vec *vec,
 				    unsigned long nr_entries)
 {
-	const struct gup_vec_pos *pos = &vec->pos;
-	u64 room = pos->tail - pos->head;
-	unsigned long need = 0;
-
-	if (pos->npages)
-		need = gup_vec_cost(pos->pfn, pos->npages);
-	if (check_add_overflow(need, nr_entries, &need))
-		return false;
-	if (pos->buf + 1 < vec->nr_bufs)
-		room += (u64)(GUP_VEC_WORDS - 1) * (vec->nr_bufs - pos->buf - 1);
-	return need <= room;
+	return nr_entries <= gup_vec_free(vec);
 }
 
 #if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)

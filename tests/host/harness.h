@@ -31,6 +31,7 @@ static unsigned long sg_upstream_warnings;
 struct h_save {
 	struct gup_vec_pos pos;
 	struct ref_vec ref;
+	unsigned long free;	/* gup_vec_free() at the save */
 };
 
 struct h {
@@ -115,10 +116,13 @@ static bool h_add(struct h *h, unsigned long pfn, unsigned long npages,
 {
 	unsigned long warnings = shim_warnings;
 	struct gup_vec_pos before = h->vec.pos;
+	unsigned long budget = npages == 1 ? 1 : 2;
+	unsigned long free = gup_vec_free(&h->vec);
 	bool want, got, room;
 
 	/* Budget of one add: 1 for a page, 2 for more */
-	room = gup_vec_has_room(&h->vec, npages == 1 ? 1 : 2);
+	room = gup_vec_has_room(&h->vec, budget);
+	EXPECT(room == (budget <= free));
 	want = ref_add(&h->ref, pfn, npages, nomerge);
 	if (nomerge)
 		got = gup_vec_add_nomerge(&h->vec, pfn, npages);
@@ -129,6 +133,14 @@ static bool h_add(struct h *h, unsigned long pfn, unsigned long npages,
 		EXPECT(got);
 	if (!got)
 		EXPECT(pos_eq(&before, &h->vec.pos));
+	/*
+	 * What GUP's room credit relies on: an add spends its budget at most,
+	 * and the room never grows more than one past a save point's, so a
+	 * rewind to it cannot leave a credit over the room.
+	 */
+	EXPECT(gup_vec_free(&h->vec) + budget >= free);
+	for (unsigned int i = 0; i < h->nr_saves; i++)
+		EXPECT(gup_vec_free(&h->vec) <= h->saves[i].free + 1);
 	EXPECT((shim_warnings != warnings) == !ref_valid(pfn, npages));
 	EXPECT(gup_vec_nr_pages(&h->vec) == h->ref.nr_pages);
 	EXPECT(gup_vec_nr_extents(&h->vec) == h->ref.nr);
@@ -145,6 +157,7 @@ static void h_save(struct h *h)
 	s = &h->saves[h->nr_saves++];
 	memset(&s->ref, 0, sizeof(s->ref));
 	gup_vec_save(&h->vec, &s->pos);
+	s->free = gup_vec_free(&h->vec);
 	ref_copy(&s->ref, &h->ref);
 }
 

@@ -6,26 +6,30 @@
 # (unlike sampling, which aliases with a periodic benchmark), but slow:
 # ~1000-1500 instructions a second, both kernels in parallel.
 #
-#   tools/insn/run.sh [--mem SIZE] [--huge2m N] OUT FUNC NCALLS WHAT KIND SIZE
+#   tools/insn/run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] OUT FUNC NCALLS WHAT KIND SIZE
 #     e.g. OUT=build/insn/reg64k ib_uverbs_reg_mr 2 reg_mr 4k-scattered 64K
 #          OUT=build/insn/map16m vfio_iommu_type1_ioctl 4 vfio huge2m 16M
 #   then tools/insn/report.py (per function, stock against patched). Step
 #   NCALLS >= 2: the first call stepped may include a slab refill.
 # Run through `make insn`, which builds the bench kernels and programs.
+# INSN_KERNELS="patched" steps one kernel only (a stock call may take hours).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lab/lib.sh"
 mem=2G
+op=
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) mem=$2; shift 2 ;;
 	--huge2m) extra+=(--huge2m "$2"); shift 2 ;;
+	--op) op=$2; shift 2 ;;
 	*) break ;;
 	esac
 done
-[ $# = 6 ] || lab_die "usage: run.sh [--mem SIZE] [--huge2m N] OUT FUNC NCALLS WHAT KIND SIZE"
+[ $# = 6 ] || lab_die "usage: run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] OUT FUNC NCALLS WHAT KIND SIZE"
 out=$1 func=$2 ncalls=$3 what=$4 kind=$5 size=$6
+kernels=${INSN_KERNELS:-stock patched}
 mkdir -p "$out"
 port=$((20000 + RANDOM % 10000))
 guests=() gdbs=()
@@ -36,24 +40,24 @@ cleanup() {
 	pkill -f -- "$out/guest-patched/console.log" 2>/dev/null || true
 }
 trap cleanup EXIT
-for k in stock patched; do
+for k in $kernels; do
 	p=$port; [ $k = patched ] && p=$((port + 1))
 	rm -rf "$out/guest-$k"
 	LAB_QEMU_EXTRA="-gdb tcp:127.0.0.1:$p" "$LAB_REPO/lab/run-guest.sh" \
 		--kernel "$LAB_CACHE/work/$k/o-bench/arch/x86/boot/bzImage" \
 		--out "$out/guest-$k" --icount --mem "$mem" "${extra[@]}" \
 		--append nokaslr --timeout 7200 -- \
-		"$here/loop.sh" "$LAB_REPO/build/$k" "$what" "$kind" "$size" \
+		"$here/loop.sh" "$LAB_REPO/build/$k" "$what" "$kind" "$size" $op \
 		>"$out/guest-$k.log" 2>&1 &
 	guests+=($!)
 done
-for k in stock patched; do
+for k in $kernels; do
 	while [ ! -e "$out/guest-$k/ready" ]; do
 		[ -e "$out/guest-$k/rc" ] && lab_die "$k guest ended: $(cat "$out/guest-$k/job.log")"
 		sleep 2
 	done
 done
-for k in stock patched; do
+for k in $kernels; do
 	p=$port; [ $k = patched ] && p=$((port + 1))
 	gdb -q -batch -ex "target remote 127.0.0.1:$p" -ex "source $here/step.py" \
 		-ex "python step_calls('$func', $ncalls, '$out/pcs-$k.txt')" \
@@ -61,6 +65,9 @@ for k in stock patched; do
 	gdbs+=($!)
 done
 wait "${gdbs[@]}"
-lab_say insn "$func: $(grep -h END "$out"/pcs-stock.txt | tr '\n' ' ')(stock), $(grep -h END "$out"/pcs-patched.txt | tr '\n' ' ')(patched)"
+for k in $kernels; do
+	lab_say insn "$func ($k): $(grep -h END "$out/pcs-$k.txt" | tr '\n' ' ')"
+done
+[ "$kernels" = "stock patched" ] || exit 0
 "$here/report.py" "$LAB_CACHE/work/stock/o-bench/vmlinux" "$out/pcs-stock.txt" \
 	"$LAB_CACHE/work/patched/o-bench/vmlinux" "$out/pcs-patched.txt" | head -40

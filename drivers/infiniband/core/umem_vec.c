@@ -55,7 +55,8 @@ static int ib_umem_append_vec(struct ib_umem *umem, struct gup_vec *vec,
 int ib_umem_pin_pages_vec(struct ib_umem *umem, unsigned long start,
 			  unsigned long npages, unsigned int gup_flags)
 {
-	struct gup_vec vec;
+	/* gup_vec_init() sets it all: no zeroing by INIT_STACK_ALL_ZERO first */
+	struct gup_vec vec __uninitialized;
 	long pinned;
 	u64 *buf;
 	int ret = 0;
@@ -76,7 +77,7 @@ int ib_umem_pin_pages_vec(struct ib_umem *umem, unsigned long start,
 		start += pinned * PAGE_SIZE;
 		npages -= pinned;
 		ret = ib_umem_append_vec(umem, &vec, npages);
-		if (ret)
+		if (ret || !npages)
 			break;
 		gup_vec_reset(&vec);
 	}
