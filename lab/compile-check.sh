@@ -225,7 +225,7 @@ step_mod() {
 	kconfig_warnings "$o" | sed 's/^/    kconfig: /' | grep . && bad=1
 	# The series' built-in objects, then every module in drivers/vfio and drivers/infiniband.
 	local builtin
-	builtin=$(targets "$patched" "$o" "$all_files" | grep '\.o$' | grep -Ev '^drivers/')
+	builtin=$(targets "$patched" "$o" "$all_files" | grep '\.o$' | grep -Ev '^drivers/(vfio|infiniband)/')
 	build "$patched" $obj x86_64 "" $(prune $builtin drivers/vfio/ drivers/infiniband/)
 	analyze "$patched" "$o" "$o/cc-build.log" 0 "$all_files" $? || bad=1
 	# modpost: the modules against the series' fresh objects (as vmlinux.o)
@@ -595,7 +595,10 @@ def targets(a):
     goals = []
     for f in read_list(a.files):
         d = os.path.dirname(f)
-        if f.startswith('drivers/') and (f.endswith(('.c', '.h')) or os.path.basename(f) == 'Makefile'):
+        # The driver dirs the series converts build whole (their modules);
+        # another driver file (drivers/iommu/iommu.c) as its object.
+        if f.startswith(('drivers/vfio/', 'drivers/infiniband/')) and \
+                (f.endswith(('.c', '.h')) or os.path.basename(f) == 'Makefile'):
             g = d + '/'
         elif f.endswith('.c') and not f.startswith('tools/'):
             ok, why = enabled(a.tree, cfg, f)
