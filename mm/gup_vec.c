@@ -361,19 +361,28 @@ gup_vec_sg_add_one_each(const struct gup_vec *vec,
 			struct gup_vec_sg *sg, unsigned long left,
 			gfp_t gfp_mask)
 {
-	unsigned long count, merged;
+	unsigned long count, merged, pfn, npages;
 	struct gup_vec_iter iter;
+	bool only;
 	int ret;
 
-	gup_vec_iter_init(&iter, vec);
-	if (!gup_vec_iter_next(&iter))
-		return 0;
-	count = gup_vec_sg_step(sg, iter.pfn, iter.npages, &merged);
+	/* One extent, as a small or huge-page MR often is: no decoding */
+	only = gup_vec_only_extent(vec, &pfn, &npages);
+	if (!only) {
+		gup_vec_iter_init(&iter, vec);
+		if (!gup_vec_iter_next(&iter))
+			return 0;
+		pfn = iter.pfn;
+		npages = iter.npages;
+	}
+	count = gup_vec_sg_step(sg, pfn, npages, &merged);
 	left = size_add(left, gup_vec_nr_extents(vec) - 1 + count);
 	if (merged)
 		sgt_append->prv->length += merged << PAGE_SHIFT;
-	ret = gup_vec_sg_add(sgt_append, sg, iter.pfn + merged,
-			     iter.npages - merged, count, &left, gfp_mask);
+	ret = gup_vec_sg_add(sgt_append, sg, pfn + merged, npages - merged,
+			     count, &left, gfp_mask);
+	if (only)
+		return ret;
 
 	while (!ret && gup_vec_iter_next(&iter))
 		ret = gup_vec_sg_add(sgt_append, sg, iter.pfn, iter.npages, 1,

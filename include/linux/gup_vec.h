@@ -307,6 +307,24 @@ static inline unsigned long gup_vec_nr_adjacent(const struct gup_vec *vec)
 	return vec->pos.nr_adjacent;
 }
 
+/*
+ * The extent of a vec that holds exactly one, read off its position with no
+ * decoding: pending, or encoded, which leaves pos.pfn at its end (see
+ * struct gup_vec_pos). False if @vec holds none or more than one.
+ */
+static inline bool gup_vec_only_extent(const struct gup_vec *vec,
+				       unsigned long *pfn,
+				       unsigned long *npages)
+{
+	const struct gup_vec_pos *pos = &vec->pos;
+
+	if (pos->nr_extents != 1)
+		return false;
+	*npages = pos->nr_pages;
+	*pfn = pos->npages ? pos->pfn : pos->pfn - pos->nr_pages;
+	return true;
+}
+
 /* Whether an extent from @pfn would start where the last one recorded ends */
 static inline bool gup_vec_adjacent(const struct gup_vec_pos *pos,
 				    unsigned long pfn)
