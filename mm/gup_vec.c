@@ -362,7 +362,8 @@ gup_vec_sg_add_one_each(const struct gup_vec *vec,
 			gfp_t gfp_mask)
 {
 	unsigned long count, merged, pfn, npages;
-	struct gup_vec_iter iter;
+	/* gup_vec_iter_init() sets it all: no zeroing by INIT_STACK_ALL_ZERO */
+	struct gup_vec_iter iter __uninitialized;
 	bool only;
 	int ret;
 
