@@ -362,7 +362,7 @@ gup_vec_sg_add_one_each(const struct gup_vec *vec,
 			gfp_t gfp_mask)
 {
 	unsigned long count, merged, pfn, npages;
-	/* gup_vec_iter_init() sets it all: no zeroing by INIT_STACK_ALL_ZERO */
+	/* Set whole before use, unused for one extent: not zeroed up front */
 	struct gup_vec_iter iter __uninitialized;
 	bool only;
 	int ret;

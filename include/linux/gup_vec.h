@@ -310,7 +310,9 @@ static inline unsigned long gup_vec_nr_adjacent(const struct gup_vec *vec)
 /*
  * The extent of a vec that holds exactly one, read off its position with no
  * decoding: pending, or encoded, which leaves pos.pfn at its end (see
- * struct gup_vec_pos). False if @vec holds none or more than one.
+ * struct gup_vec_pos). False if @vec holds none or more than one. It says
+ * what the position counts, so it would also report an extent the encoder
+ * refused to write (the WARN in gup_vec_encode(), which cannot happen).
  */
 static inline bool gup_vec_only_extent(const struct gup_vec *vec,
 				       unsigned long *pfn,

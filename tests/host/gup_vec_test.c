@@ -613,6 +613,9 @@ static void test_sg(void)
 		h_init(&h, 1, 0);
 		npages = clamp_range(pfn, npages);
 		h_add(&h, pfn, npages, false);
+		/* Pending or encoded: both states of gup_vec_only_extent() */
+		if (rnd_below(2))
+			h_finish(&h);
 		rnd_prefix(&h, prefix, &nr_prefix);
 		EXPECT(h_sg(&h, prefix, nr_prefix, rnd_max_segment(),
 			    rnd_left(), rnd_below(8) ? 0 : 1 + rnd_below(3)));
