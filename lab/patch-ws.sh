@@ -48,21 +48,18 @@ grep -q . "$cut" || lab_die "$patch is not in the series"
 rm -rf "$ws"
 mkdir -p "$ws/full"
 # Only the files touched by the series are copied (the tree is large).
-for f in $(sed -n 's|^\s*patch\s\+\(\S\+\)|\1|p;s|^\s*new\s\+\(\S\+\)|new:\1|p' "$cut"); do
-	case "$f" in
-	new:*) continue ;;
-	esac
-	for t in $(sed -n 's|^+++ b/\([^\t ]*\).*|\1|p' "$repo/$f") $files; do
+copy_pristine() {
+	local t
+	for t in "$@"; do
 		[ -f "$pristine/$t" ] && [ ! -e "$ws/full/$t" ] || continue
 		mkdir -p "$(dirname "$ws/full/$t")"
 		cp "$pristine/$t" "$ws/full/$t"
 	done
+}
+for f in $(sed -n 's|^\s*patch\s\+\(\S\+\)|\1|p' "$cut"); do
+	copy_pristine $(sed -n 's|^+++ b/\([^\t ]*\).*|\1|p' "$repo/$f")
 done
-for t in $files; do
-	[ -f "$pristine/$t" ] && [ ! -e "$ws/full/$t" ] || continue
-	mkdir -p "$(dirname "$ws/full/$t")"
-	cp "$pristine/$t" "$ws/full/$t"
-done
+copy_pristine $files
 LAB_SERIES=$cut "$here/apply-series.sh" "$ws/full" >/dev/null
 for t in $files; do
 	mkdir -p "$(dirname "$ws/a/$t")"
