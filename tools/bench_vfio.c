@@ -14,9 +14,12 @@
  *      ioas_map_file, ioas_unmap_file (IOMMU_IOAS_MAP_FILE of the memfd).
  *      If the device cannot be attached, the IOAS is measured without it
  *      and a '#' line on stderr says so: no domain, so no IOMMU mapping.
- * In each phase, per kind, the largest size asked for is mapped once and
- * populated (MADV_POPULATE_WRITE), so what is timed is only the ioctl. Then,
- * for each size (the mapping is always [base, base + size) at IOVA 4 GiB):
+ * Per kind, the largest size asked for is mapped once and populated
+ * (MADV_POPULATE_WRITE), so what is timed is only the ioctl, and both
+ * phases run on it, so that type1 and iommufd map the same physical layout
+ * (stderr says how many physically contiguous runs it is: a hugetlb
+ * pool's pages come in the order earlier kinds freed them). Then, in each
+ * phase, for each size (the mapping is always [base, base + size) at IOVA 4 GiB):
  *   1. the backing is verified (smaps totals and the kpageflags of every
  *      leaf, or of sampled 4K pages): a mismatch aborts the cell loudly;
  *   2. one untimed map checks the pins it takes (exactly size/4K: type1
@@ -777,14 +780,70 @@ static int kind_sizes(const struct kind *k, const struct options *o,
  * Every size of one kind with every mapper of this phase that applies, on
  * one region as large as the largest size. Returns the cells that failed.
  */
-static int run_kind(const struct kind *k, const struct mapper *mappers,
-		    int nmappers, const struct options *o, struct samples *s)
+/*
+ * Run the cells of one kind's @mappers on @c's region, one per size of
+ * @sizes; the number that failed.
+ */
+static int run_cells(struct cell *c, const size_t *sizes, int n,
+		     const struct mapper *mappers, int nmappers,
+		     const struct options *o, struct samples *s)
+{
+	const struct kind *k = c->rg->kind;
+	int i, j, failed = 0;
+	int64_t t0;
+	char sz[24];
+
+	for (i = 0; i < n; i++) {
+		c->size = sizes[i];
+		format_size(sz, sizeof(sz), c->size);
+		snprintf(c->label, sizeof(c->label), "%s %s", k->name, sz);
+		for (j = 0; j < nmappers; j++) {
+			if (mappers[j].memfd_only && !k->memfd)
+				continue;
+			if (o->only && strcmp(o->only, mappers[j].map_op))
+				continue;
+			t0 = now_ns();
+			if (run_cell(c, &mappers[j], o, s))
+				fprintf(stderr, "bench_vfio: %s %s: ok (%.1f s)\n",
+					c->label, mappers[j].map_op,
+					(now_ns() - t0) / 1e9);
+			else
+				failed++;
+		}
+	}
+	return failed;
+}
+
+/* Whether -m leaves any of @mappers to run */
+static bool phase_wanted(const struct mapper *mappers, int nmappers,
+			 const struct options *o)
+{
+	int j;
+
+	for (j = 0; j < nmappers; j++)
+		if (!o->only || !strcmp(o->only, mappers[j].map_op))
+			return true;
+	return false;
+}
+
+/*
+ * One kind: its region is mapped once, and the type1 cells and then the
+ * iommufd ones time that same memory, so that both map the same layout (a
+ * hugetlb pool's free list is LIFO: each region allocated and freed in
+ * order reverses the order the next one gets its pages in, ascending PFNs
+ * and a few runs to map, or descending and one run a page). The number of
+ * cells that failed; -1 if type1 or iommufd could not be set up.
+ */
+static int run_kind(const struct kind *k, const struct options *o,
+		    struct samples *s)
 {
 	struct region rg = { .fd = -1 };
 	struct cell c = { .rg = &rg };
 	size_t sizes[MAX_SIZES + 1], max = 0;
-	int i, j, n, failed = 0;
+	int i, n, failed = 0;
 	int64_t t0 = now_ns();
+	const char *why = NULL;
+	long adjacent;
 	char sz[24];
 
 	n = kind_sizes(k, o, sizes);
@@ -793,29 +852,39 @@ static int run_kind(const struct kind *k, const struct mapper *mappers,
 	if (!region_map(&rg, k, max)) {
 		region_unmap(&rg);
 		fprintf(stderr, "bench_vfio: ABORT kind %s: no memory to test\n", k->name);
-		return n * nmappers;
+		return n * (k->memfd ? 3 : 2);
 	}
 	format_size(sz, sizeof(sz), rg.len);
 	fprintf(stderr, "bench_vfio: %s: %s mapped and faulted in (MADV_POPULATE_WRITE) in %.1f ms\n",
 		k->name, sz, (now_ns() - t0) / 1e6);
-	for (i = 0; i < n; i++) {
-		c.size = sizes[i];
-		format_size(sz, sizeof(sz), c.size);
-		snprintf(c.label, sizeof(c.label), "%s %s", k->name, sz);
-		for (j = 0; j < nmappers; j++) {
-			if (mappers[j].memfd_only && !k->memfd)
-				continue;
-			if (o->only && strcmp(o->only, mappers[j].map_op))
-				continue;
-			t0 = now_ns();
-			if (run_cell(&c, &mappers[j], o, s))
-				fprintf(stderr, "bench_vfio: %s %s: ok (%.1f s)\n",
-					c.label, mappers[j].map_op,
-					(now_ns() - t0) / 1e9);
-			else
-				failed++;
+	/* The layout all of the kind's cells time */
+	adjacent = backing_adjacent_pages(rg.base, rg.len, &why);
+	if (adjacent >= 0)
+		fprintf(stderr, "bench_vfio: %s: %s is %zu physically contiguous run(s)\n",
+			k->name, sz, rg.len / SZ_4K - adjacent);
+	else
+		fprintf(stderr, "bench_vfio: %s: pagemap: %s\n", k->name, why);
+
+	if (phase_wanted(type1_mappers, 1, o)) {
+		if (!type1_open(o->bdf, o->group)) {
+			fprintf(stderr, "bench_vfio: ABORT: no type1 container with %s\n", o->bdf);
+			failed = -1;
+			goto out;
 		}
+		failed += run_cells(&c, sizes, n, type1_mappers, 1, o, s);
+		type1_close();
 	}
+	if (phase_wanted(ioas_mappers, 2, o)) {
+		/* The device through its cdev */
+		if (!ioas_open(o->bdf)) {
+			fprintf(stderr, "bench_vfio: ABORT: no iommufd IOAS\n");
+			failed = -1;
+			goto out;
+		}
+		failed += run_cells(&c, sizes, n, ioas_mappers, 2, o, s);
+		ioas_close();
+	}
+out:
 	region_unmap(&rg);
 	return failed;
 }
@@ -909,7 +978,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct samples s;
-	int i, failed = 0;
+	int i, n, failed = 0;
 
 	parse_options(argc, argv, &o);
 	if (!backing_open("bench_vfio"))
@@ -921,23 +990,12 @@ int main(int argc, char **argv)
 	printf("kind,size,op,n,min_us,median_us,max_us\n");
 	fflush(stdout);
 
-	/* Phase 1: the type1 container. */
-	if (!type1_open(o.bdf, o.group)) {
-		fprintf(stderr, "bench_vfio: ABORT: no type1 container with %s\n", o.bdf);
-		return 1;
+	for (i = 0; i < o.nkinds; i++) {
+		n = run_kind(o.kinds[i], &o, &s);
+		if (n < 0)
+			return 1;
+		failed += n;
 	}
-	for (i = 0; i < o.nkinds; i++)
-		failed += run_kind(o.kinds[i], type1_mappers, 1, &o, &s);
-	type1_close();
-
-	/* Phase 2: iommufd, the device through its cdev. */
-	if (!ioas_open(o.bdf)) {
-		fprintf(stderr, "bench_vfio: ABORT: no iommufd IOAS\n");
-		return 1;
-	}
-	for (i = 0; i < o.nkinds; i++)
-		failed += run_kind(o.kinds[i], ioas_mappers, 2, &o, &s);
-	ioas_close();
 
 	if (failed)
 		fprintf(stderr, "bench_vfio: %d cell(s) ABORTED\n", failed);

@@ -6,9 +6,12 @@
 # (unlike sampling, which aliases with a periodic benchmark), but slow:
 # ~1000-1500 instructions a second, both kernels in parallel.
 #
-#   tools/insn/run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] OUT FUNC NCALLS WHAT KIND SIZE
+#   tools/insn/run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] [--pre KIND:SIZE]
+#                     OUT FUNC NCALLS WHAT KIND SIZE
 #     e.g. OUT=build/insn/reg64k ib_uverbs_reg_mr 2 reg_mr 4k-scattered 64K
 #          OUT=build/insn/map16m vfio_iommu_type1_ioctl 4 vfio huge2m 16M
+#   --pre runs one cell before the loop (see loop.sh), e.g. --pre huge2m:512M
+#   --op ioas_map_file ... iommufd_ioas_map_file 2 vfio memfd2m 512M
 #   then tools/insn/report.py (per function, stock against patched). Step
 #   NCALLS >= 2: the first call stepped may include a slab refill.
 # Run through `make insn`, which builds the bench kernels and programs.
@@ -18,12 +21,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lab/lib.sh"
 mem=2G
 op=
+pre=
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) mem=$2; shift 2 ;;
 	--huge2m) extra+=(--huge2m "$2"); shift 2 ;;
 	--op) op=$2; shift 2 ;;
+	--pre) pre=$2; shift 2 ;;
 	*) break ;;
 	esac
 done
@@ -47,7 +52,7 @@ for k in $kernels; do
 		--kernel "$LAB_CACHE/work/$k/o-bench/arch/x86/boot/bzImage" \
 		--out "$out/guest-$k" --icount --mem "$mem" "${extra[@]}" \
 		--append nokaslr --timeout 7200 -- \
-		"$here/loop.sh" "$LAB_REPO/build/$k" "$what" "$kind" "$size" $op \
+		"$here/loop.sh" "$LAB_REPO/build/$k" "$what" "$kind" "$size" "$op" "$pre" \
 		>"$out/guest-$k.log" 2>&1 &
 	guests+=($!)
 done
