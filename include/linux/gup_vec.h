@@ -362,14 +362,15 @@ static inline void gup_vec_restore(struct gup_vec *vec,
 }
 
 /*
- * Words an extent takes: one if it is a naturally aligned power of two, as
- * one page always is (tested first: scattered 4K pages are all such).
+ * Words an extent of @npages >= 1 takes: one if it is a naturally aligned
+ * power of two, as one page always is. Both tests in one: @npages is a
+ * power of two, and @pfn a multiple of it, if neither has a bit set below
+ * the top bit of @npages.
  */
 static inline unsigned int gup_vec_cost(unsigned long pfn,
 					unsigned long npages)
 {
-	return npages == 1 ||
-	       (is_power_of_2(npages) && IS_ALIGNED(pfn, npages)) ? 1 : 2;
+	return (pfn | npages) & (npages - 1) ? 2 : 1;
 }
 
 /* Whether an extent of @cost words can be encoded where the vec is */
@@ -518,6 +519,11 @@ static inline unsigned long gup_vec_free(const struct gup_vec *vec)
 static inline bool gup_vec_has_room(const struct gup_vec *vec,
 				    unsigned long nr_entries)
 {
+	unsigned int room = vec->pos.tail - vec->pos.head;
+
+	/* The pending extent takes two words at most: the buffer is enough */
+	if (room >= 2 && nr_entries <= room - 2)
+		return true;
 	return nr_entries <= gup_vec_free(vec);
 }
 
