@@ -95,7 +95,6 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
-#include <linux/overflow.h>
 #include <linux/pfn.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
@@ -384,11 +383,12 @@ static inline bool gup_vec_fits(const struct gup_vec *vec, unsigned int cost)
 /* Whether an extent can be recorded at all: see GUP_VEC_MAX_NPAGES */
 static inline bool gup_vec_valid(unsigned long pfn, unsigned long npages)
 {
-	unsigned long last;
-
-	return npages && npages <= GUP_VEC_MAX_NPAGES &&
-	       !check_add_overflow(pfn, npages - 1, &last) &&
-	       FIELD_FIT(GUP_VEC_PFN, last);
+	/*
+	 * 1 <= npages <= GUP_VEC_MAX_NPAGES (npages - 1 wraps for 0), and
+	 * pfn + npages - 1 <= GUP_VEC_PFN, tested without computing it.
+	 */
+	return npages - 1 < GUP_VEC_MAX_NPAGES && pfn <= GUP_VEC_PFN &&
+	       npages - 1 <= GUP_VEC_PFN - pfn;
 }
 
 /* The PFN word of an extent of one word, see gup_vec_cost() */
