@@ -777,10 +777,6 @@ static int kind_sizes(const struct kind *k, const struct options *o,
 }
 
 /*
- * Every size of one kind with every mapper of this phase that applies, on
- * one region as large as the largest size. Returns the cells that failed.
- */
-/*
  * Run the cells of one kind's @mappers on @c's region, one per size of
  * @sizes; the number that failed.
  */

@@ -95,6 +95,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/pfn.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
@@ -363,8 +364,8 @@ static inline void gup_vec_restore(struct gup_vec *vec,
 /*
  * Words an extent of @npages >= 1 takes: one if it is a naturally aligned
  * power of two, as one page always is. Both tests in one: @npages is a
- * power of two, and @pfn a multiple of it, if neither has a bit set below
- * the top bit of @npages.
+ * power of two, and @pfn a multiple of it, if neither has a bit set in
+ * @npages - 1.
  */
 static inline unsigned int gup_vec_cost(unsigned long pfn,
 					unsigned long npages)
@@ -383,12 +384,11 @@ static inline bool gup_vec_fits(const struct gup_vec *vec, unsigned int cost)
 /* Whether an extent can be recorded at all: see GUP_VEC_MAX_NPAGES */
 static inline bool gup_vec_valid(unsigned long pfn, unsigned long npages)
 {
-	/*
-	 * 1 <= npages <= GUP_VEC_MAX_NPAGES (npages - 1 wraps for 0), and
-	 * pfn + npages - 1 <= GUP_VEC_PFN, tested without computing it.
-	 */
-	return npages - 1 < GUP_VEC_MAX_NPAGES && pfn <= GUP_VEC_PFN &&
-	       npages - 1 <= GUP_VEC_PFN - pfn;
+	unsigned long last;
+
+	return npages && npages <= GUP_VEC_MAX_NPAGES &&
+	       !check_add_overflow(pfn, npages - 1, &last) &&
+	       FIELD_FIT(GUP_VEC_PFN, last);
 }
 
 /* The PFN word of an extent of one word, see gup_vec_cost() */

@@ -20,14 +20,16 @@ vfio)	ids=$(sh "$here/../../tests/vfio/bind.sh") || { echo "bind: $ids"; exit 1;
 	set -- "$build/bench_vfio" -d "${ids% *}" -g "${ids#* }" ;;
 *)	echo "loop.sh: unknown benchmark '$what'"; exit 2 ;;
 esac
+[ -n "$op" ] && set -- "$@" -m "$op"
+"$@" -k "$kind" -s "$size" -n 5 -w 1 >"$LAB_OUT/warm.txt" 2>&1 ||
+	{ cat "$LAB_OUT/warm.txt"; exit 1; }
+# After the warm-up, which allocates and frees too: the loop gets the
+# layout the PRE cells leave (loop.txt says how many runs it is)
 for cell in $(echo "$pre" | tr , ' '); do
 	k=${cell%%:*} s=${cell#*:} m=
 	case $s in *:*) m=${s#*:} s=${s%%:*} ;; esac
 	"$@" -k "$k" -s "$s" ${m:+-m "$m"} -n 1 -w 0 >>"$LAB_OUT/pre.txt" 2>&1 ||
 		{ cat "$LAB_OUT/pre.txt"; exit 1; }
 done
-[ -n "$op" ] && set -- "$@" -m "$op"
-"$@" -k "$kind" -s "$size" -n 5 -w 1 >"$LAB_OUT/warm.txt" 2>&1 ||
-	{ cat "$LAB_OUT/warm.txt"; exit 1; }
 touch "$LAB_OUT/ready"
 exec "$@" -k "$kind" -s "$size" -n 100000000 -w 1 >"$LAB_OUT/loop.txt" 2>&1

@@ -6,7 +6,7 @@
 # (unlike sampling, which aliases with a periodic benchmark), but slow:
 # ~1000-1500 instructions a second, both kernels in parallel.
 #
-#   tools/insn/run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] [--pre KIND:SIZE]
+#   tools/insn/run.sh [--mem SIZE] [--huge2m N] [--op MAP_OP] [--pre KIND:SIZE[:OP],...]
 #                     OUT FUNC NCALLS WHAT KIND SIZE
 #     e.g. OUT=build/insn/reg64k ib_uverbs_reg_mr 2 reg_mr 4k-scattered 64K
 #          OUT=build/insn/map16m vfio_iommu_type1_ioctl 4 vfio huge2m 16M
