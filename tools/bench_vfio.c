@@ -776,6 +776,25 @@ static int kind_sizes(const struct kind *k, const struct options *o,
 	return n;
 }
 
+/* Whether @m runs on kind @k: memfd-only mappers need a memfd, and -m */
+static bool mapper_applies(const struct kind *k, const struct mapper *m,
+			   const struct options *o)
+{
+	return (!m->memfd_only || k->memfd) &&
+	       (!o->only || !strcmp(o->only, m->map_op));
+}
+
+/* How many of @mappers run on kind @k, for each size */
+static int mappers_applying(const struct kind *k, const struct mapper *mappers,
+			    int nmappers, const struct options *o)
+{
+	int j, n = 0;
+
+	for (j = 0; j < nmappers; j++)
+		n += mapper_applies(k, &mappers[j], o);
+	return n;
+}
+
 /*
  * Run the cells of one kind's @mappers on @c's region, one per size of
  * @sizes; the number that failed.
@@ -794,9 +813,7 @@ static int run_cells(struct cell *c, const size_t *sizes, int n,
 		format_size(sz, sizeof(sz), c->size);
 		snprintf(c->label, sizeof(c->label), "%s %s", k->name, sz);
 		for (j = 0; j < nmappers; j++) {
-			if (mappers[j].memfd_only && !k->memfd)
-				continue;
-			if (o->only && strcmp(o->only, mappers[j].map_op))
+			if (!mapper_applies(k, &mappers[j], o))
 				continue;
 			t0 = now_ns();
 			if (run_cell(c, &mappers[j], o, s))
@@ -810,17 +827,6 @@ static int run_cells(struct cell *c, const size_t *sizes, int n,
 	return failed;
 }
 
-/* Whether -m leaves any of @mappers to run */
-static bool phase_wanted(const struct mapper *mappers, int nmappers,
-			 const struct options *o)
-{
-	int j;
-
-	for (j = 0; j < nmappers; j++)
-		if (!o->only || !strcmp(o->only, mappers[j].map_op))
-			return true;
-	return false;
-}
 
 /*
  * One kind: its region is mapped once, and the type1 cells and then the
@@ -848,7 +854,8 @@ static int run_kind(const struct kind *k, const struct options *o,
 	if (!region_map(&rg, k, max)) {
 		region_unmap(&rg);
 		fprintf(stderr, "bench_vfio: ABORT kind %s: no memory to test\n", k->name);
-		return n * (k->memfd ? 3 : 2);
+		return n * (mappers_applying(k, type1_mappers, 1, o) +
+			    mappers_applying(k, ioas_mappers, 2, o));
 	}
 	format_size(sz, sizeof(sz), rg.len);
 	fprintf(stderr, "bench_vfio: %s: %s mapped and faulted in (MADV_POPULATE_WRITE) in %.1f ms\n",
@@ -861,7 +868,7 @@ static int run_kind(const struct kind *k, const struct options *o,
 	else
 		fprintf(stderr, "bench_vfio: %s: pagemap: %s\n", k->name, why);
 
-	if (phase_wanted(type1_mappers, 1, o)) {
+	if (mappers_applying(k, type1_mappers, 1, o)) {
 		if (!type1_open(o->bdf, o->group)) {
 			fprintf(stderr, "bench_vfio: ABORT: no type1 container with %s\n", o->bdf);
 			failed = -1;
@@ -870,7 +877,7 @@ static int run_kind(const struct kind *k, const struct options *o,
 		failed += run_cells(&c, sizes, n, type1_mappers, 1, o, s);
 		type1_close();
 	}
-	if (phase_wanted(ioas_mappers, 2, o)) {
+	if (mappers_applying(k, ioas_mappers, 2, o)) {
 		/* The device through its cdev */
 		if (!ioas_open(o->bdf)) {
 			fprintf(stderr, "bench_vfio: ABORT: no iommufd IOAS\n");

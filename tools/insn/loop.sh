@@ -7,8 +7,9 @@
 #   loop.sh BUILD_DIR vfio KIND SIZE [OP [PRE]]  bench_vfio on the first edu
 #                                          (OP: only that map op, bench_vfio
 #                                          -m, or "" for all)
-# PRE (KIND:SIZE[:OP][,...]) runs those cells once first, so that their
-# memory is freed before the looped cell allocates. The hugetlb pool's free
+# PRE (KIND:SIZE[:OP][,...]) runs those cells once after the warm-up (OP
+# defaults to the looped one), so that their memory is freed just before
+# the looped cell allocates. The hugetlb pool's free
 # list is LIFO: each cell that allocates and frees it in order reverses the
 # order the next cell gets its pages in (ascending PFNs, few runs to map;
 # descending, one run a page), as the bench's earlier cells do.

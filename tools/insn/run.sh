@@ -10,7 +10,7 @@
 #                     OUT FUNC NCALLS WHAT KIND SIZE
 #     e.g. OUT=build/insn/reg64k ib_uverbs_reg_mr 2 reg_mr 4k-scattered 64K
 #          OUT=build/insn/map16m vfio_iommu_type1_ioctl 4 vfio huge2m 16M
-#   --pre runs one cell before the loop (see loop.sh), e.g. --pre huge2m:512M
+#   --pre runs cells just before the loop (see loop.sh), e.g. --pre memfd2m:512M
 #   --op ioas_map_file ... iommufd_ioas_map_file 2 vfio memfd2m 512M
 #   then tools/insn/report.py (per function, stock against patched). Step
 #   NCALLS >= 2: the first call stepped may include a slab refill.
