@@ -37,7 +37,7 @@ n=$(git -C "$git_tree" rev-list --count base..series)
 [ "$n" -gt 0 ] || lab_die "series is empty"
 rm -rf "$out"
 mkdir -p "$out"
-git -C "$git_tree" format-patch -q --cover-letter -o "$out" base..series
+git -C "$git_tree" format-patch -q --signoff --cover-letter -o "$out" base..series
 cover=$(ls "$out"/0000-cover-letter.patch)
 python3 "$here/cover-letter.py" "$cover" "$repo/series.d/cover-letter.txt" \
 	"$repo/build/bench/bench.md"
@@ -62,7 +62,7 @@ maintainers_cover() { # PATCH
 fail=0
 for p in "$out"/*.patch; do
 	case "$p" in *0000-cover-letter.patch) continue ;; esac
-	if "$git_tree/scripts/checkpatch.pl" --strict -q --no-signoff "$p" >"$p.checkpatch" 2>&1; then
+	if "$git_tree/scripts/checkpatch.pl" --strict -q "$p" >"$p.checkpatch" 2>&1; then
 		lab_say series "checkpatch --strict clean: $(basename "$p")"
 	elif covered=$(maintainers_cover "$p"); then
 		lab_say series "checkpatch --strict clean but for its MAINTAINERS question:" \

@@ -281,6 +281,8 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
 	sg->max_segment = max_segment;
 	sg->max_pages = max_segment >> PAGE_SHIFT;
 	sg->open = prv;
+	sg->len = 0;
+	sg->next_pfn = 0;
 	if (prv) {
 		sg->len = prv->length;
 		sg->next_pfn = (sg_phys(prv) + prv->length) >> PAGE_SHIFT;
@@ -485,6 +487,7 @@ restore:
 	sgt_append->prv = prv;
 	if (prv)
 		prv->length = prv_len;
+	/* Equal between appends: each call leaves orig_nents at nents */
 	sgt_append->sgt.nents = nents;
 	sgt_append->sgt.orig_nents = nents;
 	return ret;

@@ -7,9 +7,10 @@
  * builds the scatterlist straight from the extents: no array of struct
  * page pointers is filled and read back, so the work done per call follows
  * the number of extents rather than the number of pages. The scatterlist
- * is exactly the one sg_alloc_append_table_from_pages() builds for the same
- * pages, so drivers, ib_umem_find_best_pgsz() and ib_umem_release() see no
- * difference.
+ * entries are exactly those sg_alloc_append_table_from_pages() builds for
+ * the same pages (only where chunks are chained may differ, as calls end
+ * elsewhere), so drivers, ib_umem_find_best_pgsz() and ib_umem_release()
+ * see no difference.
  */
 #include <linux/gup_vec.h>
 #include <linux/scatterlist.h>
@@ -71,6 +72,11 @@ int ib_umem_pin_pages_vec(struct ib_umem *umem, unsigned long start,
 		pinned = pin_user_pages_vec(start, npages, gup_flags, &vec);
 		if (pinned < 0) {
 			ret = pinned;
+			break;
+		}
+		/* It returns an error rather than nothing: never spin here */
+		if (WARN_ON_ONCE(!pinned)) {
+			ret = -EFAULT;
 			break;
 		}
 
