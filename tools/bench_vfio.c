@@ -871,6 +871,7 @@ static int run_kind(const struct kind *k, const struct options *o,
 	if (mappers_applying(k, type1_mappers, 1, o)) {
 		if (!type1_open(o->bdf, o->group)) {
 			fprintf(stderr, "bench_vfio: ABORT: no type1 container with %s\n", o->bdf);
+			type1_close();
 			failed = -1;
 			goto out;
 		}
@@ -881,6 +882,7 @@ static int run_kind(const struct kind *k, const struct options *o,
 		/* The device through its cdev */
 		if (!ioas_open(o->bdf)) {
 			fprintf(stderr, "bench_vfio: ABORT: no iommufd IOAS\n");
+			ioas_close();
 			failed = -1;
 			goto out;
 		}
@@ -936,6 +938,20 @@ static bool parse_list(char *arg, struct options *o, bool sizes)
 	return true;
 }
 
+/* Whether -m names a map op of one of the mappers */
+static bool known_map_op(const char *op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(type1_mappers) / sizeof(type1_mappers[0]); i++)
+		if (!strcmp(op, type1_mappers[i].map_op))
+			return true;
+	for (i = 0; i < sizeof(ioas_mappers) / sizeof(ioas_mappers[0]); i++)
+		if (!strcmp(op, ioas_mappers[i].map_op))
+			return true;
+	return false;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -967,6 +983,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc || !o->bdf || !o->group || o->runs < 1 || o->warmup < 0)
+		usage();
+	if (o->only && !known_map_op(o->only))
 		usage();
 	if (!o->nsizes) {
 		parse_list(defaults, o, true);
