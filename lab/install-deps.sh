@@ -11,7 +11,7 @@ PKGS=(
 	clang libclang-rt-14-dev
 	gnuplot-nox
 	gcc-aarch64-linux-gnu
-	libcap-dev libnuma-dev liburing-dev python3-ply
+	libcap-dev libnuma-dev liburing-dev python3-ply python3-git
 )
 missing=()
 for p in "${PKGS[@]}"; do

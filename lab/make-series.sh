@@ -59,10 +59,14 @@ maintainers_cover() { # PATCH
 	echo $files
 }
 
+# checkpatch runs scripts/spdxcheck.py with the python3 on PATH, which
+# needs ply: Debian's python3 has it (python3-ply), a pyenv one may not.
+export PATH=/usr/bin:$PATH
 fail=0
 for p in "$out"/*.patch; do
 	case "$p" in *0000-cover-letter.patch) continue ;; esac
-	if "$git_tree/scripts/checkpatch.pl" --strict -q "$p" >"$p.checkpatch" 2>&1; then
+	if "$git_tree/scripts/checkpatch.pl" --strict -q "$p" >"$p.checkpatch" 2>&1 &&
+	   ! grep -q '^Traceback' "$p.checkpatch"; then
 		lab_say series "checkpatch --strict clean: $(basename "$p")"
 	elif covered=$(maintainers_cover "$p"); then
 		lab_say series "checkpatch --strict clean but for its MAINTAINERS question:" \

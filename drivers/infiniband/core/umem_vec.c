@@ -74,7 +74,7 @@ int ib_umem_pin_pages_vec(struct ib_umem *umem, unsigned long start,
 			ret = pinned;
 			break;
 		}
-		/* It returns an error rather than nothing: never spin here */
+		/* pin_user_pages_vec() fails rather than pin none: no spin */
 		if (WARN_ON_ONCE(!pinned)) {
 			ret = -EFAULT;
 			break;
