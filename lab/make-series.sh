@@ -60,7 +60,8 @@ maintainers_cover() { # PATCH
 }
 
 # checkpatch runs scripts/spdxcheck.py with the python3 on PATH, which
-# needs ply: Debian's python3 has it (python3-ply), a pyenv one may not.
+# needs ply and GitPython: Debian's python3 has them (python3-ply,
+# python3-git from install-deps), a pyenv one may not.
 export PATH=/usr/bin:$PATH
 fail=0
 for p in "$out"/*.patch; do

@@ -278,11 +278,11 @@ static void gup_vec_sg_start(struct gup_vec_sg *sg,
 {
 	struct scatterlist *prv = sgt_append->prv;
 
-	sg->max_segment = max_segment;
-	sg->max_pages = max_segment >> PAGE_SHIFT;
-	sg->open = prv;
-	sg->len = 0;
-	sg->next_pfn = 0;
+	*sg = (struct gup_vec_sg) {
+		.max_segment = max_segment,
+		.max_pages = max_segment >> PAGE_SHIFT,
+		.open = prv,
+	};
 	if (prv) {
 		sg->len = prv->length;
 		sg->next_pfn = (sg_phys(prv) + prv->length) >> PAGE_SHIFT;

@@ -938,16 +938,15 @@ static bool parse_list(char *arg, struct options *o, bool sizes)
 	return true;
 }
 
-/* Whether -m names a map op of one of the mappers */
-static bool known_map_op(const char *op)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Whether one of the @n mappers from @m maps with @op */
+static bool mappers_have_op(const struct mapper *m, size_t n, const char *op)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(type1_mappers) / sizeof(type1_mappers[0]); i++)
-		if (!strcmp(op, type1_mappers[i].map_op))
-			return true;
-	for (i = 0; i < sizeof(ioas_mappers) / sizeof(ioas_mappers[0]); i++)
-		if (!strcmp(op, ioas_mappers[i].map_op))
+	for (i = 0; i < n; i++)
+		if (!strcmp(op, m[i].map_op))
 			return true;
 	return false;
 }
@@ -984,7 +983,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind != argc || !o->bdf || !o->group || o->runs < 1 || o->warmup < 0)
 		usage();
-	if (o->only && !known_map_op(o->only))
+	if (o->only &&
+	    !mappers_have_op(type1_mappers, ARRAY_SIZE(type1_mappers), o->only) &&
+	    !mappers_have_op(ioas_mappers, ARRAY_SIZE(ioas_mappers), o->only))
 		usage();
 	if (!o->nsizes) {
 		parse_list(defaults, o, true);
