@@ -622,6 +622,33 @@ gup_vec_iter_init_bufs(struct gup_vec_iter *iter, u64 * const *bufs,
 	return iter;
 }
 
+/**
+ * gup_vec_iter_init_from() - Iterate over what was recorded since a save
+ * @iter: The iterator
+ * @vec: The gup_vec
+ * @from: What gup_vec_save() stored when @vec had no pending extent (it
+ *        was empty or finished), since the last reset of @vec
+ *
+ * A caller that pins into one gup_vec call after call reads each call's
+ * extents with this, without decoding the earlier ones again. The pending
+ * extent of an unfinished @vec comes last.
+ *
+ * Return: @iter.
+ */
+static inline struct gup_vec_iter *
+gup_vec_iter_init_from(struct gup_vec_iter *iter, const struct gup_vec *vec,
+		       const struct gup_vec_pos *from)
+{
+	/* An extent pending at @from would come first, grown or not */
+	WARN_ON_ONCE(from->npages);
+	gup_vec_iter_init(iter, vec);
+	/* Where the iterator is once it has read every extent before @from */
+	iter->buf = from->buf;
+	iter->head = from->head;
+	iter->tail = from->tail;
+	return iter;
+}
+
 /* The current extent of @iter as a physical range */
 static inline struct phys_vec gup_vec_iter_phys(const struct gup_vec_iter *iter)
 {

@@ -432,6 +432,57 @@ static void test_restore(void)
 	h_destroy(&h);
 }
 
+/*
+ * Pinning call after call into one vec, and reading each call's extents
+ * from the position saved before it, yields every extent exactly once.
+ */
+static void test_iter_from(void)
+{
+	struct { struct gup_vec_pos pos; unsigned long first; } saves[64];
+	unsigned int round, nr, s;
+
+	for (round = 0; round < 200; round++) {
+		struct h h;
+
+		h_init(&h, 1 + rnd_below(4), rnd());
+		nr = 0;
+		while (nr < ARRAY_SIZE(saves)) {
+			unsigned long pfn, npages, i, n;
+			bool nomerge, full = false;
+
+			gup_vec_save(&h.vec, &saves[nr].pos);
+			saves[nr].first = h.ref.nr;
+			nr++;
+			n = 1 + rnd_below(rnd_below(4) ? 8 : 300);
+			for (i = 0; i < n && !full; i++) {
+				rnd_range(&h, &pfn, &npages, &nomerge, 1 << 16);
+				full = !h_add(&h, pfn, npages, nomerge);
+			}
+			/* The last call is read before it is finished */
+			if (full || !rnd_below(20))
+				break;
+			h_finish(&h);
+		}
+		for (s = 0; s < nr; s++) {
+			struct gup_vec_iter iter;
+			unsigned long i = saves[s].first;
+			bool same = true;
+
+			gup_vec_iter_init_from(&iter, &h.vec, &saves[s].pos);
+			while (gup_vec_iter_next(&iter)) {
+				if (i >= h.ref.nr ||
+				    iter.pfn != h.ref.ext[i].pfn ||
+				    iter.npages != h.ref.ext[i].npages)
+					same = false;
+				i++;
+			}
+			EXPECT(same);
+			EXPECT(i == h.ref.nr);
+		}
+		h_destroy(&h);
+	}
+}
+
 static void test_unpin(void)
 {
 	unsigned long it;
@@ -713,6 +764,7 @@ int main(int argc, char **argv)
 	RUN(test_has_room);
 	RUN(test_random);
 	RUN(test_restore);
+	RUN(test_iter_from);
 	RUN(test_unpin);
 	RUN(test_corrupt);
 	RUN(test_sg);
