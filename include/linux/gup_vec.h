@@ -639,9 +639,12 @@ static inline struct gup_vec_iter *
 gup_vec_iter_init_from(struct gup_vec_iter *iter, const struct gup_vec *vec,
 		       const struct gup_vec_pos *from)
 {
+	gup_vec_iter_init(iter, vec);
+	/* Nothing recorded then, maybe no buffer yet: read it all */
+	if (!from->nr_extents)
+		return iter;
 	/* An extent pending at @from would come first, grown or not */
 	WARN_ON_ONCE(from->npages);
-	gup_vec_iter_init(iter, vec);
 	/* Where the iterator is once it has read every extent before @from */
 	iter->buf = from->buf;
 	iter->head = from->head;
@@ -661,7 +664,8 @@ static inline struct phys_vec gup_vec_iter_phys(const struct gup_vec_iter *iter)
 #ifdef CONFIG_GUP_VEC
 /**
  * gup_vec_iter_next() - Move to the next extent
- * @iter: Iterator set up by gup_vec_iter_init() or gup_vec_iter_init_bufs()
+ * @iter: Iterator set up by gup_vec_iter_init(), gup_vec_iter_init_from()
+ *        or gup_vec_iter_init_bufs()
  *
  * The extent is @iter->pfn and @iter->npages, or gup_vec_iter_phys(@iter).
  * A word the encoder cannot have written ends the iteration with a warning.

@@ -1620,6 +1620,55 @@ static int pfnmap_case(const void *arg)
 	return acct_expect(&a, 0, 0, "after unmap");
 }
 
+/*
+ * A map that starts with BAR0's VM_PFNMAP run and goes on into anonymous
+ * memory one page past RLIMIT_MEMLOCK fails with ENOMEM after BAR0 was
+ * mapped: undoing it unmaps BAR0, unpins the anonymous pages, leaves BAR0's
+ * PFNs (no struct page) alone and charges nothing. Up to the limit the same
+ * map succeeds, charging the anonymous pages only.
+ */
+static int pfnmap_mixed_body(uint8_t *p, size_t bar)
+{
+	uint64_t iova = 0x60000000ULL;
+	struct acct a;
+
+	TRY(acct_snap(&a));
+	EXPECT_ERR(dma_map(iova, p, bar + SZ_2M + SZ_4K, RW), ENOMEM);
+	TRY(acct_expect(&a, 0, 0, "after the failed map"));
+	TRY(expect_no_landing(p + bar, iova + bar, EDU_MAX_LEN));
+	EXPECT_ERR(dma_map(iova, p, bar + SZ_2M, RW), 0);
+	TRY(acct_expect_mapped(&a, SZ_2M, "mapped up to the limit"));
+	TRY(expect_unmap(iova, bar + SZ_2M, bar + SZ_2M));
+	return acct_expect(&a, 0, 0, "after unmap");
+}
+
+static int pfnmap_mixed_case(const void *arg)
+{
+	size_t bar = vf.bar0_size;
+	struct vfio_region_info ri;
+	struct rlimit saved;
+	uint8_t *p;
+	void *q;
+	int ret;
+
+	(void)arg;
+	p = anon_aligned(bar + SZ_4M, SZ_4K, MADV_NOHUGEPAGE);
+	EXPECT(p, "mmap: %m");
+	TRY(region_info(vf.device, VFIO_PCI_BAR0_REGION_INDEX, &ri));
+	q = mmap(p, bar, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 vf.device, ri.offset);
+	EXPECT(q == p, "mmap BAR0 at %p: %m", (void *)p);
+	memset(p + bar, 0x5a, SZ_4M);
+	EXPECT(!set_cap_ipc_lock(false), "capset: %m");
+	ret = set_memlock_headroom(&saved, SZ_2M);
+	if (ret == PASS) {
+		ret = pfnmap_mixed_body(p, bar);
+		setrlimit(RLIMIT_MEMLOCK, &saved);
+	}
+	EXPECT(!set_cap_ipc_lock(true), "capset: %m");
+	return ret;
+}
+
 /* ------------------------------------------------------------------ */
 /* Cases: two IOMMU groups in one container                            */
 
@@ -2114,6 +2163,7 @@ int main(int argc, char **argv)
 	run_case("map-rlimit", rlimit_case, NULL);
 	run_case("map-rlimit-cap-ipc-lock", rlimit_cap_case, NULL);
 	run_case("map-pfnmap-bar", pfnmap_case, NULL);
+	run_case("map-pfnmap-bar-then-rlimit", pfnmap_mixed_case, NULL);
 	run_case("unmap-span", unmap_span_case, NULL);
 	run_case("unmap-all", unmap_all_case, NULL);
 	run_case("dirty-pages", dirty_case, NULL);
