@@ -1419,23 +1419,30 @@ static int rlimit_body(uint8_t *p)
 	return acct_expect(&a, 0, 0, "after unmap");
 }
 
-static int rlimit_case(const void *arg)
+/* @body(@p) without CAP_IPC_LOCK, with @extra bytes of RLIMIT_MEMLOCK left */
+static int memlock_limited(size_t extra, int (*body)(uint8_t *p), uint8_t *p)
 {
-	uint8_t *p = thp_alloc(SZ_4M);
 	struct rlimit saved;
 	int ret;
 
-	(void)arg;
-	if (!p)
-		return SKIP;
 	EXPECT(!set_cap_ipc_lock(false), "capset: %m");
-	ret = set_memlock_headroom(&saved, SZ_2M);
+	ret = set_memlock_headroom(&saved, extra);
 	if (ret == PASS) {
-		ret = rlimit_body(p);
+		ret = body(p);
 		setrlimit(RLIMIT_MEMLOCK, &saved);
 	}
 	EXPECT(!set_cap_ipc_lock(true), "capset: %m");
 	return ret;
+}
+
+static int rlimit_case(const void *arg)
+{
+	uint8_t *p = thp_alloc(SZ_4M);
+
+	(void)arg;
+	if (!p)
+		return SKIP;
+	return memlock_limited(SZ_2M, rlimit_body, p);
 }
 
 /* With CAP_IPC_LOCK, type1 maps past RLIMIT_MEMLOCK and still charges it. */
@@ -1627,8 +1634,9 @@ static int pfnmap_case(const void *arg)
  * PFNs (no struct page) alone and charges nothing. Up to the limit the same
  * map succeeds, charging the anonymous pages only.
  */
-static int pfnmap_mixed_body(uint8_t *p, size_t bar)
+static int pfnmap_mixed_body(uint8_t *p)
 {
+	size_t bar = vf.bar0_size;
 	uint64_t iova = 0x60000000ULL;
 	struct acct a;
 
@@ -1646,10 +1654,8 @@ static int pfnmap_mixed_case(const void *arg)
 {
 	size_t bar = vf.bar0_size;
 	struct vfio_region_info ri;
-	struct rlimit saved;
 	uint8_t *p;
 	void *q;
-	int ret;
 
 	(void)arg;
 	p = anon_aligned(bar + SZ_4M, SZ_4K, MADV_NOHUGEPAGE);
@@ -1659,14 +1665,7 @@ static int pfnmap_mixed_case(const void *arg)
 		 vf.device, ri.offset);
 	EXPECT(q == p, "mmap BAR0 at %p: %m", (void *)p);
 	memset(p + bar, 0x5a, SZ_4M);
-	EXPECT(!set_cap_ipc_lock(false), "capset: %m");
-	ret = set_memlock_headroom(&saved, SZ_2M);
-	if (ret == PASS) {
-		ret = pfnmap_mixed_body(p, bar);
-		setrlimit(RLIMIT_MEMLOCK, &saved);
-	}
-	EXPECT(!set_cap_ipc_lock(true), "capset: %m");
-	return ret;
+	return memlock_limited(SZ_2M, pfnmap_mixed_body, p);
 }
 
 /* ------------------------------------------------------------------ */
