@@ -181,7 +181,8 @@ struct gup_vec_iter {
 /*
  * Pin entry points, implemented in mm/gup.c. Like pin_user_pages_fast() and
  * pin_user_pages_remote(), but the pages are recorded in @vec. They return
- * the number of pages pinned, or -errno if none was.
+ * the number of pages pinned, or -errno if none was (or 0, as
+ * pin_user_pages_remote() may with FOLL_NOWAIT).
  */
 #ifdef CONFIG_GUP_VEC
 long pin_user_pages_vec(unsigned long start, unsigned long nr_pages,

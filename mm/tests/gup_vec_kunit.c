@@ -1348,11 +1348,14 @@ static void gvk_write_stamps(struct kunit *test, unsigned long start,
 	}
 }
 
-/* Every page @v recorded, in order, starts with its stamp */
-static void gvk_expect_stamps(struct kunit *test, struct gvk_vec *v,
-			      unsigned long nr_pages)
+/*
+ * Every page @v recorded, in order, starts with its stamp: the first with
+ * page @first's
+ */
+static void gvk_expect_stamps_from(struct kunit *test, struct gvk_vec *v,
+				   unsigned long first, unsigned long nr_pages)
 {
-	unsigned long i, n = 0;
+	unsigned long i, n = first;
 	struct gup_vec_iter it;
 	u32 *p, word;
 
@@ -1366,7 +1369,28 @@ static void gvk_expect_stamps(struct kunit *test, struct gvk_vec *v,
 					    "page %lu lost its contents", n);
 		}
 	}
-	KUNIT_EXPECT_EQ(test, n, nr_pages);
+	KUNIT_EXPECT_EQ(test, n - first, nr_pages);
+}
+
+static void gvk_expect_stamps(struct kunit *test, struct gvk_vec *v,
+			      unsigned long nr_pages)
+{
+	gvk_expect_stamps_from(test, v, 0, nr_pages);
+}
+
+/* The index of the first page @v recorded in ZONE_MOVABLE, or ULONG_MAX */
+static unsigned long gvk_vec_first_movable(struct gvk_vec *v)
+{
+	unsigned long i, n = 0;
+	struct gup_vec_iter it;
+
+	gup_vec_finish(&v->vec);
+	gup_vec_iter_init(&it, &v->vec);
+	while (gup_vec_iter_next(&it))
+		for (i = 0; i < it.npages; i++, n++)
+			if (gvk_pfn_movable(it.pfn + i, 0))
+				return n;
+	return ULONG_MAX;
 }
 
 static const struct gvk_backing gvk_movable_backings[] = {
@@ -1384,7 +1408,7 @@ static void gvk_test_longterm_movable(struct kunit *test)
 	unsigned long len = gvk_size(b->kind), nr = len >> PAGE_SHIFT;
 	const struct gvk_flavour *fl;
 	struct gvk_area area;
-	unsigned long start;
+	unsigned long start, i;
 	struct gvk_vec *v;
 
 	if (!gvk_have_movable_zone())
@@ -1400,6 +1424,24 @@ static void gvk_test_longterm_movable(struct kunit *test)
 				(long)nr);
 		KUNIT_ASSERT_GT_MSG(test, gvk_vec_movable_pages(v), 0,
 				    "%s: no page in ZONE_MOVABLE to migrate",
+				    fl->name);
+		i = gvk_vec_first_movable(v);
+		gup_vec_unpin(&v->vec, false);
+
+		/* One page alone takes the page array walker: the same */
+		KUNIT_ASSERT_EQ(test, fl->pin(start + i * PAGE_SIZE, 1,
+					      FOLL_WRITE | FOLL_LONGTERM,
+					      &v->vec), 1);
+		KUNIT_EXPECT_EQ_MSG(test, gvk_vec_movable_pages(v), 0,
+				    "%s: FOLL_LONGTERM pinned page %lu in ZONE_MOVABLE",
+				    fl->name, i);
+		gvk_expect_stamps_from(test, v, i, 1);
+		gup_vec_unpin(&v->vec, false);
+		/* And the range still has pages to migrate */
+		KUNIT_ASSERT_EQ(test, fl->pin(start, nr, FOLL_WRITE, &v->vec),
+				(long)nr);
+		KUNIT_ASSERT_GT_MSG(test, gvk_vec_movable_pages(v), 0,
+				    "%s: no page left in ZONE_MOVABLE to migrate",
 				    fl->name);
 		gup_vec_unpin(&v->vec, false);
 
@@ -1679,9 +1721,108 @@ static const struct gvk_err_case gvk_err_cases[] = {
 	{ "write_then_read_only", { GVK_RW, PROT_READ }, FOLL_WRITE, 32, 16 },
 	{ "read_read_only", { PROT_READ, PROT_READ }, 0, 32, 32 },
 	{ "no_pages", { GVK_RW, GVK_RW }, FOLL_WRITE, 0, 0 },
+	/* One page takes the page array walker (gvk_test_one_page()) */
+	{ "one_unmapped", { GVK_HOLE, GVK_RW }, FOLL_WRITE, 1, -EFAULT },
+	{ "one_prot_none", { PROT_NONE, GVK_RW }, 0, 1, -EFAULT },
+	{ "one_write_read_only", { PROT_READ, GVK_RW }, FOLL_WRITE, 1,
+	  -EFAULT },
+	{ "one_read_read_only", { PROT_READ, GVK_RW }, 0, 1, 1 },
 };
 
 KUNIT_ARRAY_PARAM_DESC(gvk_err, gvk_err_cases, desc);
+
+/*
+ * A request of one page is pinned through the page array walkers and
+ * recorded as one extent (gup_vec_add_pinned() in mm/gup.c), into a vector
+ * that may already hold extents. At the edges and inside of a leaf or PTE
+ * table: faulted in by the call, it records the page that the reference
+ * then pins; once populated, read-only, writable and long term, it records
+ * what the reference pins, with the same pins. A read of an untouched page
+ * records what the reference does (the zero page, for anonymous memory).
+ * Two such calls for neighbouring pages into one vec record two extents,
+ * adjacent where the pages are: each call ends with gup_vec_finish().
+ */
+static void gvk_test_one_page(struct kunit *test)
+{
+	static const unsigned int gup_flags[] = {
+		FOLL_WRITE, 0, FOLL_WRITE | FOLL_LONGTERM,
+	};
+	const struct gvk_backing *b = test->param_value;
+	unsigned long len = gvk_size(b->kind), nr = len >> PAGE_SHIFT;
+	unsigned long leaf = gvk_leaf_size(b->kind) >> PAGE_SHIFT;
+	unsigned long t = max(leaf, PMD_SIZE >> PAGE_SHIFT);
+	/* The first leaf or table at its edges and inside, the next, the last */
+	const unsigned long at[] = {
+		0, 1, t / 2, t - 1, min(t, nr - 2), nr - 1,
+	};
+	const struct gvk_flavour *fl;
+	struct gup_vec_iter it[2];
+	struct gvk_area area;
+	struct gvk_ref *ref;
+	struct gvk_vec *v;
+	unsigned long addr;
+	unsigned int i, f;
+	long held;
+
+	for (fl = gvk_flavours; fl->pin; fl++) {
+		addr = gvk_setup(test, &area, b->kind, len, GVK_RW, false);
+		v = gvk_vec_alloc(test, 1);
+		held = gvk_pins_held();
+		KUNIT_EXPECT_EQ(test, gvk_check(test, fl, addr + 2 * PAGE_SIZE, 1,
+						0), 1);
+		for (i = 0; i < ARRAY_SIZE(at); i++) {
+			KUNIT_ASSERT_EQ_MSG(test, fl->pin(addr + at[i] * PAGE_SIZE,
+							  1, FOLL_WRITE, &v->vec),
+					    1, "%s: page %lu", fl->name, at[i]);
+			KUNIT_EXPECT_EQ(test, gup_vec_nr_extents(&v->vec), i + 1);
+		}
+		/* What each call faulted in is what the reference pins */
+		ref = gvk_ref_pin(test, GVK_FAST, addr, nr, FOLL_WRITE);
+		KUNIT_ASSERT_EQ(test, ref->nr_pinned, (long)nr);
+		gup_vec_iter_init(&it[0], &v->vec);
+		for (i = 0; i < ARRAY_SIZE(at); i++) {
+			KUNIT_ASSERT_TRUE(test, gup_vec_iter_next(&it[0]));
+			KUNIT_EXPECT_EQ(test, it[0].npages, 1);
+			KUNIT_EXPECT_EQ_MSG(test, it[0].pfn,
+					    page_to_pfn(ref->pages[at[i]]),
+					    "%s: page %lu", fl->name, at[i]);
+		}
+		gvk_ref_release(test, ref);
+		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false),
+				ARRAY_SIZE(at));
+		KUNIT_EXPECT_EQ(test, gvk_pins_held(), held);
+
+		for (f = 0; f < ARRAY_SIZE(gup_flags); f++)
+			for (i = 0; i < ARRAY_SIZE(at); i++)
+				KUNIT_EXPECT_EQ_MSG(test,
+						    gvk_check(test, fl,
+							      addr + at[i] * PAGE_SIZE,
+							      1, gup_flags[f]),
+						    1, "%s: page %lu, flags %#x",
+						    fl->name, at[i], gup_flags[f]);
+
+		/* Neighbours: two extents, never merged across the calls */
+		KUNIT_ASSERT_EQ(test, fl->pin(addr + PAGE_SIZE, 1, FOLL_WRITE,
+					      &v->vec), 1);
+		KUNIT_ASSERT_EQ(test, fl->pin(addr + 2 * PAGE_SIZE, 1, FOLL_WRITE,
+					      &v->vec), 1);
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_extents(&v->vec), 2);
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_pages(&v->vec), 2);
+		gup_vec_iter_init(&it[0], &v->vec);
+		KUNIT_ASSERT_TRUE(test, gup_vec_iter_next(&it[0]));
+		it[1] = it[0];
+		KUNIT_ASSERT_TRUE(test, gup_vec_iter_next(&it[1]));
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_adjacent(&v->vec),
+				it[1].pfn == it[0].pfn + 1 ? 1 : 0);
+		/* Pages of one leaf (THP may have fallen back to small folios) */
+		if (leaf > 2 && folio_test_large(pfn_folio(it[0].pfn)))
+			KUNIT_EXPECT_EQ_MSG(test, gup_vec_nr_adjacent(&v->vec), 1,
+					    "%s: pages of one leaf", fl->name);
+		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), 2);
+		KUNIT_EXPECT_EQ(test, gvk_pins_held(), held);
+		gvk_unmap(test, &area);
+	}
+}
 
 /* The packed pin fails, or pins short, as its reference does */
 static void gvk_test_errors(struct kunit *test)
@@ -1745,9 +1886,12 @@ static void gvk_test_no_room(struct kunit *test)
 	pins = gvk_pins_of(test, ref);
 	before = gvk_pins_read(test, pins);
 	v = gvk_vec_alloc(test, 0);
-	for (fl = gvk_flavours; fl->pin; fl++)
+	for (fl = gvk_flavours; fl->pin; fl++) {
 		KUNIT_EXPECT_EQ_MSG(test, fl->pin(addr, nr, FOLL_WRITE, &v->vec),
 				    -ENOSPC, "%s", fl->name);
+		KUNIT_EXPECT_EQ_MSG(test, fl->pin(addr, 1, FOLL_WRITE, &v->vec),
+				    -ENOSPC, "%s of one page", fl->name);
+	}
 	KUNIT_EXPECT_EQ(test, gup_vec_nr_pages(&v->vec), 0);
 	gvk_pins_expect(test, pins, before, gvk_pins_read(test, pins), 0);
 	gvk_ref_release(test, ref);
@@ -1869,6 +2013,7 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE(gvk_test_long_walk),
 	KUNIT_CASE(gvk_test_fork_race),
 	KUNIT_CASE(gvk_test_unaligned_start),
+	KUNIT_CASE_PARAM(gvk_test_one_page, gvk_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_longterm, gvk_backing_gen_params),
 	KUNIT_CASE_PARAM(gvk_test_longterm_movable,
 			 gvk_movable_backing_gen_params),
