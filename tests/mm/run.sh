@@ -5,9 +5,10 @@
 # "ok - mm:..." / "not ok - mm:..." / "skip - mm:...: why" line (ktap.py).
 #
 # The guest needs hugetlb pages of both sizes, two of each free for cow and
-# gup_longterm (run-guest.sh --huge2m 128 --huge1g 2; the 1G cases take
-# ~13 of the ~17 minutes under TCG): with fewer, those programs drop that
-# size from their plan, and this script prints a skip line. For cow's swap-out
+# gup_longterm (run-guest.sh --huge2m 128 --huge1g 2): with fewer, those
+# programs drop that size from their plan, and this script prints a skip
+# line. cow runs its 1 GiB hugetlb cases only with MM_COW_1G=1 (see
+# cow_2m_only). For cow's swap-out
 # cases this script makes a swap device (a loop device over a tmpfs file);
 # gup_longterm runs in a scratch ext4 so that its "local tmpfile" cases pin
 # a writeback filesystem's pages, which FOLL_LONGTERM must refuse for a
@@ -34,7 +35,7 @@ run() {
 	rc=$?
 	printf '%s\t%s\t%s\t%s\n' "$name" $rc "$single" "$runs/$n" >>"$manifest"
 	{ echo "### $name (exit $rc, $(($(date +%s) - t0)) s)"; cat "$runs/$n"; } \
-		>>"$logs/mm-$(basename "$1").log"
+		>>"$logs/mm-${name%% *}.log"
 }
 
 # A swap device for cow's MADV_PAGEOUT cases; without it they skip.
@@ -157,6 +158,29 @@ hugetlb_pools() {
 	done
 }
 
+# cow's 34 hugetlb 1 GiB cases took 936 of its 1051 s under TCG
+# (2026-12-07, 5G guest), and pushed the layer past its 30 min. They test
+# stock COW and R/O pinning of gigantic pages, which this series does not
+# change; gup_longterm's 1G cases (which pin) still run, as do tests/rxe's
+# hugetlb 1G MRs. So cow sees only the 2 MiB size: it lists the sizes in
+# /sys/kernel/mm/hugepages, which a private mount namespace here replaces
+# with a directory holding only a bind of hugepages-2048kB.
+cow_2m_only() {
+	hp=/sys/kernel/mm/hugepages
+	if [ "${MM_COW_1G:-0}" = 1 ] || [ ! -d $hp/hugepages-1048576kB ]; then
+		"$@"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m --propagation private sh -c '
+		hp=$1; shift
+		mkdir -p /tmp/mm-hp && mount -t tmpfs none /tmp/mm-hp &&
+		mkdir /tmp/mm-hp/hugepages-2048kB &&
+		mount --bind $hp/hugepages-2048kB /tmp/mm-hp/hugepages-2048kB &&
+		mount --rbind /tmp/mm-hp $hp || exit 1
+		exec "$@"' sh "$hp" "$@"
+}
+
 rm -rf "$runs" "$logs"/mm-*.log
 mkdir -p "$runs" && : >"$manifest" || exit 1
 [ -e /sys/kernel/debug/gup_test ] || echo "# /sys/kernel/debug/gup_test missing: gup_test will skip"
@@ -167,7 +191,9 @@ gup_matrix
 cd "$scratch" || exit 1
 run gup_longterm 0 "$mm/gup_longterm"
 cd /tmp || exit 1
-run cow 0 "$mm/cow"
+[ "${MM_COW_1G:-0}" = 1 ] || [ ! -d /sys/kernel/mm/hugepages/hugepages-1048576kB ] ||
+	echo "skip - mm:cow hugetlb (1048576 kB): ~15 min under TCG, stock COW paths; MM_COW_1G=1 runs them"
+run cow 0 cow_2m_only "$mm/cow"
 scratch_off
 swap_off
 python3 "$here/ktap.py" "$manifest"
