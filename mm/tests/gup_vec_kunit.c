@@ -1898,6 +1898,55 @@ static void gvk_test_no_room(struct kunit *test)
 	gvk_unmap(test, &area);
 }
 
+/*
+ * A vec with one free word could take a page that does not merge, but not
+ * a leaf: a request fails with -ENOSPC whatever its size, one page (which
+ * takes the page array walker) included, and pins nothing. With two free
+ * words the page pins. The words are taken by zero pages, one each.
+ */
+static void gvk_test_one_free_word(struct kunit *test)
+{
+	const unsigned long fill = GUP_VEC_WORDS - 1;
+	struct gvk_area zero_area, area;
+	const struct gvk_flavour *fl;
+	unsigned long zero_addr, addr;
+	struct gvk_ref *zero;
+	struct gvk_vec *v;
+	long held;
+
+	zero_addr = gvk_setup(test, &zero_area, GVK_ANON, PMD_SIZE, PROT_READ,
+			      true);
+	zero = gvk_ref_pin(test, GVK_FAST, zero_addr, fill, 0);
+	KUNIT_ASSERT_EQ(test, zero->nr_pinned, (long)fill);
+	KUNIT_ASSERT_TRUE(test, is_zero_page(zero->pages[0]));
+	addr = gvk_setup(test, &area, GVK_ANON, PMD_SIZE, GVK_RW, true);
+
+	for (fl = gvk_flavours; fl->pin; fl++) {
+		v = gvk_vec_alloc(test, 1);
+		KUNIT_ASSERT_EQ(test, fl->pin(zero_addr, fill, 0, &v->vec),
+				(long)fill);
+		held = gvk_pins_held();
+		KUNIT_EXPECT_EQ_MSG(test, fl->pin(addr, 1, FOLL_WRITE, &v->vec),
+				    -ENOSPC, "%s of one page", fl->name);
+		KUNIT_EXPECT_EQ_MSG(test, fl->pin(addr, 2, FOLL_WRITE, &v->vec),
+				    -ENOSPC, "%s of two pages", fl->name);
+		KUNIT_EXPECT_EQ(test, gvk_pins_held(), held);
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_extents(&v->vec), fill);
+		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), fill);
+
+		KUNIT_ASSERT_EQ(test, fl->pin(zero_addr, fill - 1, 0, &v->vec),
+				(long)fill - 1);
+		KUNIT_EXPECT_EQ_MSG(test, fl->pin(addr, 1, FOLL_WRITE, &v->vec),
+				    1, "%s of one page, two words free",
+				    fl->name);
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_extents(&v->vec), fill);
+		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), fill);
+	}
+	gvk_ref_release(test, zero);
+	gvk_unmap(test, &area);
+	gvk_unmap(test, &zero_area);
+}
+
 /* Scatterlists */
 
 KUNIT_DEFINE_ACTION_WRAPPER(gvk_sg_free, sg_free_append_table,
@@ -1998,6 +2047,11 @@ static void gvk_test_sg(struct kunit *test)
 			     gvk_bufs_for(nr));
 	}
 	gvk_ref_release(test, ref);
+	/* One page, the first append of one extent */
+	ref = gvk_ref_pin(test, GVK_FAST, start, 1, FOLL_WRITE);
+	KUNIT_ASSERT_EQ(test, ref->nr_pinned, 1);
+	gvk_check_sg(test, ref, start, SZ_64K, 1);
+	gvk_ref_release(test, ref);
 	gvk_unmap(test, &area);
 }
 
@@ -2021,6 +2075,7 @@ static struct kunit_case gvk_cases[] = {
 	KUNIT_CASE_PARAM(gvk_test_errors, gvk_err_gen_params),
 	KUNIT_CASE(gvk_test_beyond_user),
 	KUNIT_CASE(gvk_test_no_room),
+	KUNIT_CASE(gvk_test_one_free_word),
 	KUNIT_CASE_PARAM(gvk_test_sg, gvk_backing_gen_params),
 	{}
 };
