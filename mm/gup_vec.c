@@ -421,33 +421,32 @@ static int gup_vec_sg_add_counted(const struct gup_vec *vec,
 	return 0;
 }
 
-/**
- * gup_vec_append_sg() - Append the pages of a gup_vec to an sg table
- * @vec: The gup_vec, finished or not
- * @sgt_append: The sg append table, as for sg_alloc_append_table_from_pages()
- * @max_segment: Maximum size of a scatterlist entry in bytes
- * @left_pages: Pages the caller will append after these
- * @gfp_mask: GFP allocation mask
- *
- * Builds exactly the table, allocations and chaining included, that one
- * sg_alloc_append_table_from_pages() call would build for the same pages
- * with offset 0, the same @max_segment and the same @left_pages. Each
- * extent costs one or more entries (or a merge into the last one), not a
- * page pointer a page.
- *
- * An empty @vec appends nothing (and with no @left_pages marks the end).
- *
- * Return: 0 on success, -EINVAL if @max_segment is below PAGE_SIZE, -ENOMEM,
- * or on ARCH_NO_SG_CHAIN -EOPNOTSUPP if neither the table nor @vec is empty,
- * as that call. On failure the table's entries and last entry are as they
- * were, but chunks allocated on the way stay chained: as after a failed
- * sg_alloc_append_table_from_pages(), the table can then only be freed,
- * with sg_free_append_table().
+/*
+ * The first append of one extent that fits an entry, as a small or a huge
+ * page MR is: its one entry, with nothing to merge, count or restore (a
+ * failed allocation leaves the empty table as it was).
  */
-int gup_vec_append_sg(const struct gup_vec *vec,
-		      struct sg_append_table *sgt_append,
-		      unsigned int max_segment, unsigned long left_pages,
-		      gfp_t gfp_mask)
+static int gup_vec_sg_add_first(struct sg_append_table *sgt_append,
+				unsigned long pfn, unsigned long npages,
+				unsigned long left_pages, gfp_t gfp_mask)
+{
+	struct scatterlist *s;
+
+	s = sg_append_table_next(sgt_append, size_add(left_pages, 1), gfp_mask);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	sg_set_page(s, pfn_to_page(pfn), npages << PAGE_SHIFT, 0);
+	if (!left_pages)
+		sg_mark_end(s);
+	return 0;
+}
+
+/* Append any extents of @vec, as gup_vec_append_sg() says */
+static noinline int gup_vec_sg_append(const struct gup_vec *vec,
+				      struct sg_append_table *sgt_append,
+				      unsigned int max_segment,
+				      unsigned long left_pages,
+				      gfp_t gfp_mask)
 {
 	struct scatterlist *prv = sgt_append->prv;
 	unsigned int nents = sgt_append->sgt.nents;
@@ -456,9 +455,6 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 	struct gup_vec_sg sg;
 	int ret;
 
-	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
-	if (WARN_ON(max_segment < PAGE_SIZE))
-		return -EINVAL;
 	if (IS_ENABLED(CONFIG_ARCH_NO_SG_CHAIN) && prv && nr)
 		return -EOPNOTSUPP;
 
@@ -491,5 +487,46 @@ restore:
 	sgt_append->sgt.nents = nents;
 	sgt_append->sgt.orig_nents = nents;
 	return ret;
+}
+
+/**
+ * gup_vec_append_sg() - Append the pages of a gup_vec to an sg table
+ * @vec: The gup_vec, finished or not
+ * @sgt_append: The sg append table, as for sg_alloc_append_table_from_pages()
+ * @max_segment: Maximum size of a scatterlist entry in bytes
+ * @left_pages: Pages the caller will append after these
+ * @gfp_mask: GFP allocation mask
+ *
+ * Builds exactly the table, allocations and chaining included, that one
+ * sg_alloc_append_table_from_pages() call would build for the same pages
+ * with offset 0, the same @max_segment and the same @left_pages. Each
+ * extent costs one or more entries (or a merge into the last one), not a
+ * page pointer a page.
+ *
+ * An empty @vec appends nothing (and with no @left_pages marks the end).
+ *
+ * Return: 0 on success, -EINVAL if @max_segment is below PAGE_SIZE, -ENOMEM,
+ * or on ARCH_NO_SG_CHAIN -EOPNOTSUPP if neither the table nor @vec is empty,
+ * as that call. On failure the table's entries and last entry are as they
+ * were, but chunks allocated on the way stay chained: as after a failed
+ * sg_alloc_append_table_from_pages(), the table can then only be freed,
+ * with sg_free_append_table().
+ */
+int gup_vec_append_sg(const struct gup_vec *vec,
+		      struct sg_append_table *sgt_append,
+		      unsigned int max_segment, unsigned long left_pages,
+		      gfp_t gfp_mask)
+{
+	unsigned long pfn, npages;
+
+	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
+	if (WARN_ON(max_segment < PAGE_SIZE))
+		return -EINVAL;
+	if (!sgt_append->prv && gup_vec_only_extent(vec, &pfn, &npages) &&
+	    npages <= max_segment >> PAGE_SHIFT)
+		return gup_vec_sg_add_first(sgt_append, pfn, npages,
+					    left_pages, gfp_mask);
+	return gup_vec_sg_append(vec, sgt_append, max_segment, left_pages,
+				 gfp_mask);
 }
 EXPORT_SYMBOL_GPL(gup_vec_append_sg);

@@ -49,6 +49,7 @@ struct mm_struct;
 #define __must_check
 #define __maybe_unused		__attribute__((__unused__))
 #define __uninitialized
+#define noinline		__attribute__((__noinline__))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 
