@@ -421,21 +421,67 @@ static int gup_vec_sg_add_counted(const struct gup_vec *vec,
 	return 0;
 }
 
-/*
- * The first append of one extent that fits an entry, as a small or a huge
- * page MR is: its one entry, with nothing to merge, count or restore (a
- * failed allocation leaves the empty table as it was).
- */
-static int gup_vec_sg_add_first(struct sg_append_table *sgt_append,
-				unsigned long pfn, unsigned long npages,
-				unsigned long left_pages, gfp_t gfp_mask)
+/* Add the next entry, for @npages pages from @pfn; @left counts it */
+static __always_inline struct scatterlist *
+gup_vec_sg_set_next(struct sg_append_table *sgt_append, unsigned long pfn,
+		    unsigned long npages, unsigned long left, gfp_t gfp_mask)
 {
 	struct scatterlist *s;
 
-	s = sg_append_table_next(sgt_append, size_add(left_pages, 1), gfp_mask);
+	s = sg_append_table_next(sgt_append, left, gfp_mask);
+	if (!IS_ERR(s))
+		sg_set_page(s, pfn_to_page(pfn), npages << PAGE_SHIFT, 0);
+	return s;
+}
+
+/*
+ * The first append of extents that each take one entry of their own (none
+ * starts where the one before ends, none is longer than an entry), as a
+ * small MR's, or a huge page MR's, are: an entry an extent, with nothing
+ * to merge or count, and on failure only the empty table to restore. Out
+ * of line, as the iterator's frame would cost the one-extent case.
+ */
+static noinline int gup_vec_sg_add_first(const struct gup_vec *vec,
+					 struct sg_append_table *sgt_append,
+					 unsigned long left_pages,
+					 gfp_t gfp_mask)
+{
+	unsigned long left = size_add(left_pages, gup_vec_nr_extents(vec));
+	unsigned int nents = sgt_append->sgt.nents;
+	/* Set whole by gup_vec_for_each_extent(): not zeroed up front */
+	struct gup_vec_iter iter __uninitialized;
+	struct scatterlist *s = NULL;
+
+	gup_vec_for_each_extent(&iter, vec) {
+		s = gup_vec_sg_set_next(sgt_append, iter.pfn, iter.npages,
+					left--, gfp_mask);
+		if (IS_ERR(s))
+			goto restore;
+	}
+	/* No entry only if the iterator met a bad word, and warned */
+	if (s && !left_pages)
+		sg_mark_end(s);
+	return 0;
+
+restore:
+	sgt_append->prv = NULL;
+	/* Equal between appends: each call leaves orig_nents at nents */
+	sgt_append->sgt.nents = nents;
+	sgt_append->sgt.orig_nents = nents;
+	return PTR_ERR(s);
+}
+
+/* The first append of one extent that fits an entry: no decoding */
+static int gup_vec_sg_add_only(struct sg_append_table *sgt_append,
+			       unsigned long pfn, unsigned long npages,
+			       unsigned long left_pages, gfp_t gfp_mask)
+{
+	struct scatterlist *s;
+
+	s = gup_vec_sg_set_next(sgt_append, pfn, npages,
+				size_add(left_pages, 1), gfp_mask);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	sg_set_page(s, pfn_to_page(pfn), npages << PAGE_SHIFT, 0);
 	if (!left_pages)
 		sg_mark_end(s);
 	return 0;
@@ -517,15 +563,21 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 		      unsigned int max_segment, unsigned long left_pages,
 		      gfp_t gfp_mask)
 {
+	unsigned long nr = gup_vec_nr_extents(vec);
 	unsigned long pfn, npages;
 
 	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
 	if (WARN_ON(max_segment < PAGE_SIZE))
 		return -EINVAL;
-	if (!sgt_append->prv && gup_vec_only_extent(vec, &pfn, &npages) &&
-	    npages <= max_segment >> PAGE_SHIFT)
-		return gup_vec_sg_add_first(sgt_append, pfn, npages,
-					    left_pages, gfp_mask);
+	/* As gup_vec_sg_append() tests for gup_vec_sg_add_one_each() */
+	if (!sgt_append->prv && nr && !gup_vec_nr_adjacent(vec) &&
+	    gup_vec_nr_pages(vec) - nr < max_segment >> PAGE_SHIFT) {
+		if (gup_vec_only_extent(vec, &pfn, &npages))
+			return gup_vec_sg_add_only(sgt_append, pfn, npages,
+						   left_pages, gfp_mask);
+		return gup_vec_sg_add_first(vec, sgt_append, left_pages,
+					    gfp_mask);
+	}
 	return gup_vec_sg_append(vec, sgt_append, max_segment, left_pages,
 				 gfp_mask);
 }
