@@ -350,6 +350,21 @@ gup_vec_sg_add(struct sg_append_table *sgt_append, const struct gup_vec_sg *sg,
 }
 
 /*
+ * Whether each extent of @vec takes one entry of at most @max_pages pages,
+ * as no extent starts where the one before ends and none can be longer
+ * (the longest has at most nr_pages - nr + 1 pages): then the entries
+ * still to add are known without a counting pass.
+ */
+static bool gup_vec_sg_one_each(const struct gup_vec *vec,
+				unsigned long max_pages)
+{
+	unsigned long nr = gup_vec_nr_extents(vec);
+
+	return nr && !gup_vec_nr_adjacent(vec) &&
+	       gup_vec_nr_pages(vec) - nr < max_pages;
+}
+
+/*
  * Append the extents of @vec from @sg on in a single pass, when none starts
  * where the one before ends and none can be longer than an entry: each
  * takes one entry, but the first, which may first top up the table's last
@@ -435,11 +450,11 @@ gup_vec_sg_set_next(struct sg_append_table *sgt_append, unsigned long pfn,
 }
 
 /*
- * The first append of extents that each take one entry of their own (none
- * starts where the one before ends, none is longer than an entry), as a
- * small MR's, or a huge page MR's, are: an entry an extent, with nothing
- * to merge or count, and on failure only the empty table to restore. Out
- * of line, as the iterator's frame would cost the one-extent case.
+ * The first append of extents that take one entry each (see
+ * gup_vec_sg_one_each()), as those of a small MR of scattered pages do:
+ * an entry an extent, with nothing to merge or count, and on failure only
+ * the empty table to restore. Out of line, as the iterator's frame would
+ * cost the one-extent case.
  */
 static noinline int gup_vec_sg_add_first(const struct gup_vec *vec,
 					 struct sg_append_table *sgt_append,
@@ -506,14 +521,11 @@ static noinline int gup_vec_sg_append(const struct gup_vec *vec,
 
 	/*
 	 * Each allocation is sized by the entries still to add, as that call
-	 * counts them. They are known without a counting pass when no extent
-	 * starts where the one before ends (so none merges into the entry
-	 * before) and none can be longer than an entry: the longest has at
-	 * most nr_pages - nr + 1 pages.
+	 * counts them: known without a counting pass when each extent takes
+	 * one entry (none merges into the entry before).
 	 */
 	gup_vec_sg_start(&sg, sgt_append, max_segment);
-	if (nr && !gup_vec_nr_adjacent(vec) &&
-	    gup_vec_nr_pages(vec) - nr < sg.max_pages)
+	if (gup_vec_sg_one_each(vec, sg.max_pages))
 		ret = gup_vec_sg_add_one_each(vec, sgt_append, &sg, left_pages,
 					      gfp_mask);
 	else
@@ -563,20 +575,22 @@ int gup_vec_append_sg(const struct gup_vec *vec,
 		      unsigned int max_segment, unsigned long left_pages,
 		      gfp_t gfp_mask)
 {
-	unsigned long nr = gup_vec_nr_extents(vec);
 	unsigned long pfn, npages;
 
 	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
 	if (WARN_ON(max_segment < PAGE_SIZE))
 		return -EINVAL;
-	/* As gup_vec_sg_append() tests for gup_vec_sg_add_one_each() */
-	if (!sgt_append->prv && nr && !gup_vec_nr_adjacent(vec) &&
-	    gup_vec_nr_pages(vec) - nr < max_segment >> PAGE_SHIFT) {
-		if (gup_vec_only_extent(vec, &pfn, &npages))
-			return gup_vec_sg_add_only(sgt_append, pfn, npages,
-						   left_pages, gfp_mask);
-		return gup_vec_sg_add_first(vec, sgt_append, left_pages,
-					    gfp_mask);
+	if (!sgt_append->prv) {
+		/* One extent has none adjacent: gup_vec_sg_one_each() */
+		if (gup_vec_only_extent(vec, &pfn, &npages)) {
+			if (npages <= max_segment >> PAGE_SHIFT)
+				return gup_vec_sg_add_only(sgt_append, pfn,
+							   npages, left_pages,
+							   gfp_mask);
+		} else if (gup_vec_sg_one_each(vec, max_segment >> PAGE_SHIFT)) {
+			return gup_vec_sg_add_first(vec, sgt_append, left_pages,
+						    gfp_mask);
+		}
 	}
 	return gup_vec_sg_append(vec, sgt_append, max_segment, left_pages,
 				 gfp_mask);

@@ -653,6 +653,32 @@ static void test_sg(void)
 		h_destroy(&h);
 	}
 
+	/*
+	 * Many separated extents, as scattered 4K pages are, into an empty
+	 * table: the first append's single pass across chunk ends, with an
+	 * allocation failing half the time.
+	 */
+	shim_pgmap_shift = 0;
+	for (it = 0; it < 300; it++) {
+		unsigned long ops = 100 + rnd_below(400), pfn = 1, i;
+		struct h h;
+
+		h_init(&h, 4, 0);
+		for (i = 0; i < ops; i++) {
+			unsigned long npages;
+
+			pfn += 2 + rnd_below(8);
+			npages = clamp_range(pfn, 1 + rnd_below(4));
+			h_add(&h, pfn, npages, false);
+			pfn += npages;
+		}
+		if (rnd_below(2))
+			h_finish(&h);
+		EXPECT(h_sg(&h, NULL, 0, rnd_max_segment() | PAGE_SIZE,
+			    rnd_left(), rnd_below(2) ? 0 : 1 + rnd_below(4)));
+		h_destroy(&h);
+	}
+
 	/* One range, any state before it: a merge, a split, or both */
 	for (it = 0; it < 3000; it++) {
 		unsigned long pfn = 1 + rnd_below(1 << 16);

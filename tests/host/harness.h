@@ -458,7 +458,8 @@ static bool h_sg(struct h *h, struct page **prefix, unsigned int nr_prefix,
 	/* A failure leaves the table's entries as they were, as upstream's */
 	if (ra && rb) {
 		EXPECT(!a.prv == !b.prv && a.sgt.nents == b.sgt.nents &&
-		       a.sgt.orig_nents == b.sgt.orig_nents);
+		       a.sgt.orig_nents == b.sgt.orig_nents &&
+		       a.total_nents == b.total_nents);
 		if (a.prv && b.prv)
 			EXPECT(a.prv->length == b.prv->length);
 	}
