@@ -273,7 +273,9 @@ static int add_variant(struct variant *v, int n, size_t region, const char *name
 }
 
 /*
- * The MRs registered on a region of @region bytes of @b: 4K; one 2M leaf;
+ * The MRs registered on a region of @region bytes of @b: 4K; two pages,
+ * from the start, across a page boundary (32 bytes) and across a leaf
+ * boundary (the last page of one leaf, the first of the next); one 2M leaf;
  * starting 4K into a leaf and ending 4K before a leaf boundary; starting
  * and ending mid-page; 64M; the whole region.
  */
@@ -285,6 +287,11 @@ static int backing_variants(enum backing b, size_t region, struct variant *v)
 	int n = 0;
 
 	n = add_variant(v, n, region, "4K", 0, SZ_4K);
+	/* Two pages: rxe keeps tables of up to two entries in the MR */
+	n = add_variant(v, n, region, "8K", 0, 2 * SZ_4K);
+	n = add_variant(v, n, region, "straddle", SZ_4K - 0x10, 0x20);
+	if (leaf > SZ_4K)
+		n = add_variant(v, n, region, "two-leaves", leaf - SZ_4K, 2 * SZ_4K);
 	n = add_variant(v, n, region, "2M", 0, SZ_2M);
 	n = add_variant(v, n, region, "inside-leaf", SZ_4K, span - 2 * SZ_4K);
 	if (region >= 2 * SZ_2M)
@@ -322,7 +329,7 @@ static void run_backing(enum backing b)
 {
 	struct region r = { 0 };
 	struct backing_arg barg = { &r, b, 0 };
-	struct variant v[8];
+	struct variant v[12];
 	char why[160] = "";
 	int n, i;
 
