@@ -1706,8 +1706,9 @@ struct gvk_err_case {
 	const char *desc;
 	unsigned long prot[2];	/* of two neighbouring areas; or GVK_HOLE */
 	unsigned int gup_flags;
-	unsigned long nr_pages;	/* from the start of the first */
+	unsigned long nr_pages;	/* from the start of the first, or @skip */
 	long want;		/* what the reference returns */
+	unsigned long skip;	/* pages into the first area to start at */
 };
 
 static const struct gvk_err_case gvk_err_cases[] = {
@@ -1721,26 +1722,40 @@ static const struct gvk_err_case gvk_err_cases[] = {
 	{ "write_then_read_only", { GVK_RW, PROT_READ }, FOLL_WRITE, 32, 16 },
 	{ "read_read_only", { PROT_READ, PROT_READ }, 0, 32, 32 },
 	{ "no_pages", { GVK_RW, GVK_RW }, FOLL_WRITE, 0, 0 },
-	/* One page takes the page array walker (gvk_test_one_page()) */
+	/* One or two pages take the page array walker (gvk_test_one_page()) */
 	{ "one_unmapped", { GVK_HOLE, GVK_RW }, FOLL_WRITE, 1, -EFAULT },
 	{ "one_prot_none", { PROT_NONE, GVK_RW }, 0, 1, -EFAULT },
 	{ "one_write_read_only", { PROT_READ, GVK_RW }, FOLL_WRITE, 1,
 	  -EFAULT },
 	{ "one_read_read_only", { PROT_READ, GVK_RW }, 0, 1, 1 },
+	/* So do two pages */
+	{ "two_unmapped", { GVK_HOLE, GVK_RW }, FOLL_WRITE, 2, -EFAULT },
+	{ "two_write_read_only", { PROT_READ, GVK_RW }, FOLL_WRITE, 2,
+	  -EFAULT },
+	{ "two_mapped_then_hole", { GVK_RW, GVK_HOLE }, FOLL_WRITE, 2, 1,
+	  GVK_ERR_PAGES - 1 },
+	{ "two_hole_then_mapped", { GVK_HOLE, GVK_RW }, FOLL_WRITE, 2,
+	  -EFAULT, GVK_ERR_PAGES - 1 },
+	{ "two_write_then_read_only", { GVK_RW, PROT_READ }, FOLL_WRITE, 2, 1,
+	  GVK_ERR_PAGES - 1 },
+	{ "two_read_read_only", { PROT_READ, GVK_RW }, 0, 2, 2 },
 };
 
 KUNIT_ARRAY_PARAM_DESC(gvk_err, gvk_err_cases, desc);
 
 /*
- * A request of one page is pinned through the page array walkers and
- * recorded as one extent (gup_vec_add_pinned() in mm/gup.c), into a vector
- * that may already hold extents. At the edges and inside of a leaf or PTE
- * table: faulted in by the call, it records the page that the reference
- * then pins; once populated, read-only, writable and long term, it records
- * what the reference pins, with the same pins. A read of an untouched page
- * records what the reference does (the zero page, for anonymous memory).
- * Two such calls for neighbouring pages into one vec record two extents,
- * adjacent where the pages are: each call ends with gup_vec_finish().
+ * A request of one or two pages (GUP_VEC_SMALL) is pinned through the page
+ * array walkers and recorded as the vector walker would have read it off
+ * the leaves (gup_vec_add_pinned() in mm/gup.c), into a vector that may
+ * already hold extents. At the edges and inside of a leaf or PTE table:
+ * faulted in by the call, one page records the page that the reference
+ * then pins; once populated, read-only, writable and long term, one page
+ * and two pages record what the reference pins, with the same pins (the
+ * pair across the first leaf or table boundary included). A read of an
+ * untouched page records what the reference does (the zero page, for
+ * anonymous memory). Two one-page calls for neighbouring pages into one vec
+ * record two extents, adjacent where the pages are: each call ends with
+ * gup_vec_finish().
  */
 static void gvk_test_one_page(struct kunit *test)
 {
@@ -1800,6 +1815,16 @@ static void gvk_test_one_page(struct kunit *test)
 							      1, gup_flags[f]),
 						    1, "%s: page %lu, flags %#x",
 						    fl->name, at[i], gup_flags[f]);
+		/* Two pages from each place but the last page */
+		for (f = 0; f < ARRAY_SIZE(gup_flags); f++)
+			for (i = 0; i < ARRAY_SIZE(at) && at[i] + 1 < nr; i++)
+				KUNIT_EXPECT_EQ_MSG(test,
+						    gvk_check(test, fl,
+							      addr + at[i] * PAGE_SIZE,
+							      2, gup_flags[f]),
+						    2, "%s: pages %lu-%lu, flags %#x",
+						    fl->name, at[i], at[i] + 1,
+						    gup_flags[f]);
 
 		/* Neighbours: two extents, never merged across the calls */
 		KUNIT_ASSERT_EQ(test, fl->pin(addr + PAGE_SIZE, 1, FOLL_WRITE,
@@ -1846,7 +1871,8 @@ static void gvk_test_errors(struct kunit *test)
 			gvk_populate(test, addr, piece);
 	}
 	for (fl = gvk_flavours; fl->pin; fl++)
-		KUNIT_EXPECT_EQ_MSG(test, gvk_check(test, fl, area.addr,
+		KUNIT_EXPECT_EQ_MSG(test, gvk_check(test, fl, area.addr +
+						    e->skip * PAGE_SIZE,
 						    e->nr_pages, e->gup_flags),
 				    e->want, "%s reference", fl->name);
 	gvk_unmap(test, &area);
