@@ -1816,8 +1816,10 @@ static void gvk_test_one_page(struct kunit *test)
 						    1, "%s: page %lu, flags %#x",
 						    fl->name, at[i], gup_flags[f]);
 		/* Two pages from each place but the last page */
-		for (f = 0; f < ARRAY_SIZE(gup_flags); f++)
-			for (i = 0; i < ARRAY_SIZE(at) && at[i] + 1 < nr; i++)
+		for (f = 0; f < ARRAY_SIZE(gup_flags); f++) {
+			for (i = 0; i < ARRAY_SIZE(at); i++) {
+				if (at[i] + 1 >= nr)
+					continue;
 				KUNIT_EXPECT_EQ_MSG(test,
 						    gvk_check(test, fl,
 							      addr + at[i] * PAGE_SIZE,
@@ -1825,6 +1827,8 @@ static void gvk_test_one_page(struct kunit *test)
 						    2, "%s: pages %lu-%lu, flags %#x",
 						    fl->name, at[i], at[i] + 1,
 						    gup_flags[f]);
+			}
+		}
 
 		/* Neighbours: two extents, never merged across the calls */
 		KUNIT_ASSERT_EQ(test, fl->pin(addr + PAGE_SIZE, 1, FOLL_WRITE,
