@@ -1730,6 +1730,9 @@ static const struct gvk_err_case gvk_err_cases[] = {
 	{ "one_read_read_only", { PROT_READ, GVK_RW }, 0, 1, 1 },
 	/* So do two pages */
 	{ "two_unmapped", { GVK_HOLE, GVK_RW }, FOLL_WRITE, 2, -EFAULT },
+	{ "two_prot_none", { PROT_NONE, GVK_RW }, 0, 2, -EFAULT },
+	{ "two_mapped_then_prot_none", { GVK_RW, PROT_NONE }, 0, 2, 1,
+	  GVK_ERR_PAGES - 1 },
 	{ "two_write_read_only", { PROT_READ, GVK_RW }, FOLL_WRITE, 2,
 	  -EFAULT },
 	{ "two_mapped_then_hole", { GVK_RW, GVK_HOLE }, FOLL_WRITE, 2, 1,
@@ -1932,16 +1935,22 @@ static void gvk_test_no_room(struct kunit *test)
  * A vec with one free word could take a page that does not merge, but not
  * a leaf: a request fails with -ENOSPC whatever its size, one page (which
  * takes the page array walker) included, and pins nothing. With two free
- * words the page pins. The words are taken by zero pages, one each.
+ * words one page pins, and so do two (GUP_VEC_SMALL): pages 1 and 2 of a
+ * THP merge into a run at an odd PFN, a PFN word and a size word, and two
+ * pages that do not merge take a word each. The words are taken by zero
+ * pages, one each.
  */
 static void gvk_test_one_free_word(struct kunit *test)
 {
 	const unsigned long fill = GUP_VEC_WORDS - 1;
-	struct gvk_area zero_area, area;
+	struct gvk_area zero_area, area, pair_area;
+	unsigned long zero_addr, addr, pair;
 	const struct gvk_flavour *fl;
-	unsigned long zero_addr, addr;
-	struct gvk_ref *zero;
+	struct gvk_ref *zero, *ref;
+	struct gup_vec_iter it;
 	struct gvk_vec *v;
+	unsigned int i;
+	bool merge;
 	long held;
 
 	zero_addr = gvk_setup(test, &zero_area, GVK_ANON, PMD_SIZE, PROT_READ,
@@ -1950,6 +1959,12 @@ static void gvk_test_one_free_word(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, zero->nr_pinned, (long)fill);
 	KUNIT_ASSERT_TRUE(test, is_zero_page(zero->pages[0]));
 	addr = gvk_setup(test, &area, GVK_ANON, PMD_SIZE, GVK_RW, true);
+	/* A THP if there is one; else 4K pages, which may not merge */
+	pair = gvk_setup(test, &pair_area, IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ?
+			 GVK_THP : GVK_ANON, PMD_SIZE, GVK_RW, true);
+	ref = gvk_ref_pin(test, GVK_FAST, pair, 3, FOLL_WRITE);
+	KUNIT_ASSERT_EQ(test, ref->nr_pinned, 3);
+	merge = page_to_pfn(ref->pages[2]) == page_to_pfn(ref->pages[1]) + 1;
 
 	for (fl = gvk_flavours; fl->pin; fl++) {
 		v = gvk_vec_alloc(test, 1);
@@ -1971,8 +1986,32 @@ static void gvk_test_one_free_word(struct kunit *test)
 				    fl->name);
 		KUNIT_EXPECT_EQ(test, gup_vec_nr_extents(&v->vec), fill);
 		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), fill);
+
+		KUNIT_ASSERT_EQ(test, fl->pin(zero_addr, fill - 1, 0, &v->vec),
+				(long)fill - 1);
+		KUNIT_EXPECT_EQ_MSG(test, fl->pin(pair + PAGE_SIZE, 2, FOLL_WRITE,
+						  &v->vec),
+				    2, "%s of two pages, two words free",
+				    fl->name);
+		KUNIT_EXPECT_EQ(test, gup_vec_nr_pages(&v->vec), fill + 1);
+		gup_vec_iter_init(&it, &v->vec);
+		for (i = 0; i < fill - 1; i++)
+			KUNIT_ASSERT_TRUE(test, gup_vec_iter_next(&it));
+		for (i = 1; i < 3; i += it.npages) {
+			KUNIT_ASSERT_TRUE(test, gup_vec_iter_next(&it));
+			KUNIT_EXPECT_EQ_MSG(test, it.pfn,
+					    page_to_pfn(ref->pages[i]),
+					    "%s: page %u", fl->name, i);
+			KUNIT_EXPECT_EQ(test, it.npages,
+					i == 1 && merge ? 2 : 1);
+		}
+		KUNIT_EXPECT_FALSE(test, gup_vec_iter_next(&it));
+		KUNIT_EXPECT_EQ(test, gup_vec_unpin(&v->vec, false), fill + 1);
+		KUNIT_EXPECT_EQ(test, gvk_pins_held(), held);
 	}
+	gvk_ref_release(test, ref);
 	gvk_ref_release(test, zero);
+	gvk_unmap(test, &pair_area);
 	gvk_unmap(test, &area);
 	gvk_unmap(test, &zero_area);
 }

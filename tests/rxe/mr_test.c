@@ -249,6 +249,9 @@ struct variant {
 	size_t len;
 };
 
+/* backing_variants() adds at most 10 */
+#define MAX_VARIANTS	12
+
 struct variant_arg {
 	const struct region *r;
 	const struct variant *v;
@@ -266,6 +269,10 @@ static int add_variant(struct variant *v, int n, size_t region, const char *name
 {
 	if (len == 0 || off + len > region)
 		return n;
+	if (n >= MAX_VARIANTS) {
+		fprintf(stderr, "mr_test: more than %d variants\n", MAX_VARIANTS);
+		abort();
+	}
 	snprintf(v[n].name, sizeof(v[n].name), "%s", name);
 	v[n].off = off;
 	v[n].len = len;
@@ -273,9 +280,9 @@ static int add_variant(struct variant *v, int n, size_t region, const char *name
 }
 
 /*
- * The MRs registered on a region of @region bytes of @b: 4K; two pages,
- * from the start, across a page boundary (32 bytes) and across a leaf
- * boundary (the last page of one leaf, the first of the next); one 2M leaf;
+ * The MRs registered on a region of @region bytes of @b: 4K; two and four
+ * pages from the start; two pages across a page boundary (32 bytes) and
+ * across a leaf boundary (the last page of one leaf, the first of the next); one 2M leaf;
  * starting 4K into a leaf and ending 4K before a leaf boundary; starting
  * and ending mid-page; 64M; the whole region.
  */
@@ -287,8 +294,9 @@ static int backing_variants(enum backing b, size_t region, struct variant *v)
 	int n = 0;
 
 	n = add_variant(v, n, region, "4K", 0, SZ_4K);
-	/* Two pages: rxe keeps tables of up to two entries in the MR */
+	/* Two and four pages: rxe keeps tables of up to four entries in the MR */
 	n = add_variant(v, n, region, "8K", 0, 2 * SZ_4K);
+	n = add_variant(v, n, region, "16K", 0, 4 * SZ_4K);
 	n = add_variant(v, n, region, "straddle", SZ_4K - 0x10, 0x20);
 	if (leaf > SZ_4K)
 		n = add_variant(v, n, region, "two-leaves", leaf - SZ_4K, 2 * SZ_4K);
@@ -329,7 +337,7 @@ static void run_backing(enum backing b)
 {
 	struct region r = { 0 };
 	struct backing_arg barg = { &r, b, 0 };
-	struct variant v[12];
+	struct variant v[MAX_VARIANTS];
 	char why[160] = "";
 	int n, i;
 
