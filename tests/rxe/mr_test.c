@@ -249,7 +249,7 @@ struct variant {
 	size_t len;
 };
 
-/* backing_variants() adds at most 10 */
+/* backing_variants() adds at most 11 */
 #define MAX_VARIANTS	12
 
 struct variant_arg {
@@ -280,8 +280,8 @@ static int add_variant(struct variant *v, int n, size_t region, const char *name
 }
 
 /*
- * The MRs registered on a region of @region bytes of @b: 4K; two and four
- * pages from the start; two pages across a page boundary (32 bytes) and
+ * The MRs registered on a region of @region bytes of @b: 4K; two, four and
+ * five pages from the start; two pages across a page boundary (32 bytes) and
  * across a leaf boundary (the last page of one leaf, the first of the next); one 2M leaf;
  * starting 4K into a leaf and ending 4K before a leaf boundary; starting
  * and ending mid-page; 64M; the whole region.
@@ -294,9 +294,10 @@ static int backing_variants(enum backing b, size_t region, struct variant *v)
 	int n = 0;
 
 	n = add_variant(v, n, region, "4K", 0, SZ_4K);
-	/* Two and four pages: rxe keeps tables of up to four entries in the MR */
+	/* rxe keeps tables of up to four entries in the MR, allocates five */
 	n = add_variant(v, n, region, "8K", 0, 2 * SZ_4K);
 	n = add_variant(v, n, region, "16K", 0, 4 * SZ_4K);
+	n = add_variant(v, n, region, "20K", 0, 5 * SZ_4K);
 	n = add_variant(v, n, region, "straddle", SZ_4K - 0x10, 0x20);
 	if (leaf > SZ_4K)
 		n = add_variant(v, n, region, "two-leaves", leaf - SZ_4K, 2 * SZ_4K);
