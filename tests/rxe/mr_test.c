@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -436,6 +437,93 @@ static void dereg_parity(struct outcome *o, struct ibv_mr **mrs, int n, int odd)
 	}
 }
 
+/*
+ * Pages of @len bytes at @addr of which one directly follows its
+ * neighbour in physical memory (pagemap; the guest runs as root), or -1.
+ */
+static long adjacent_pages(const char *addr, size_t len)
+{
+	uint64_t ent, prev = 0;
+	long adjacent = 0;
+	size_t i;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < len / SZ_4K; i++) {
+		off_t off = ((uintptr_t)addr / SZ_4K + i) * sizeof(ent);
+
+		/* Bit 63: present; bits 0-54: the PFN (0 unless root) */
+		if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent) ||
+		    !(ent >> 63) || !(ent & ((1ULL << 55) - 1))) {
+			close(fd);
+			return -1;
+		}
+		ent &= (1ULL << 55) - 1;
+		adjacent += i && ent == prev + 1;
+		prev = ent;
+	}
+	close(fd);
+	return adjacent;
+}
+
+#define SCATTER_PAGES	8
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define SCATTER_TRIES	5
+
+/*
+ * MRs of 2, 4 and 5 pages of 4K memory in which no page follows its
+ * neighbour physically: one rxe table entry a page, so the 2- and 4-entry
+ * MRs keep their tables in the MR and the 5-entry one allocates. The pages
+ * are faulted in alternately with those of a second mapping, again while
+ * some pair ends up adjacent.
+ */
+static void case_scattered_small(struct outcome *o, const void *arg)
+{
+	static const int npages[] = { 2, 4, 5 };
+	const size_t len = SCATTER_PAGES * SZ_4K;
+	struct region r = { 0 }, other = { 0 };
+	long adjacent = -1;
+	int try, i;
+	size_t off;
+
+	(void)arg;
+	for (try = 0; try < SCATTER_TRIES && adjacent; try++) {
+		if (try)
+			region_unmap(&r);
+		r.addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		other.addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r.len = other.len = len;
+		if (r.addr == MAP_FAILED || other.addr == MAP_FAILED) {
+			fail(o, "mmap: %s", strerror(errno));
+			if (r.addr != MAP_FAILED)
+				region_unmap(&r);
+			if (other.addr != MAP_FAILED)
+				region_unmap(&other);
+			return;
+		}
+		madvise(r.addr, len, MADV_NOHUGEPAGE);
+		madvise(other.addr, len, MADV_NOHUGEPAGE);
+		for (off = 0; off < len; off += SZ_4K) {
+			((volatile char *)r.addr)[off] = 1;
+			((volatile char *)other.addr)[off] = 1;
+		}
+		region_unmap(&other);
+		adjacent = adjacent_pages(r.addr, len);
+	}
+	if (adjacent < 0)
+		fail(o, "pagemap gives no PFNs");
+	else if (adjacent)
+		skip(o, "%ld of %d pages still follow their neighbour after %d tries",
+		     adjacent, SCATTER_PAGES, SCATTER_TRIES);
+	for (i = 0; i < (int)ARRAY_SIZE(npages) && o->res == RES_PASS; i++)
+		check_mr(o, r.addr, npages[i] * SZ_4K, NULL, 0);
+	region_unmap(&r);
+}
+
 static void case_many_small(struct outcome *o, const void *arg)
 {
 	size_t len[SMALL_MRS], total = 0, off = 0;
@@ -635,6 +723,7 @@ int main(int argc, char **argv)
 		run_backing(b);
 	run_case(case_multi_vma, NULL, "multi-vma");
 	run_case(case_many_small, NULL, "many-small");
+	run_case(case_scattered_small, NULL, "scattered-small");
 	run_cow_cases();
 	run_big_mr();
 	/*
